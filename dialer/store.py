@@ -1,0 +1,624 @@
+"""The SQLite ledger: every campaign, every lead, every attempt, and the DNC cache.
+
+Durability is the point of this module. The database runs in WAL mode with
+``synchronous=FULL``: a committed attempt survives a power cut, and that commit happens
+*before* its POST leaves (DESIGN.md promise 1). Every lead status change is checked against
+:mod:`dialer.state` and guarded by the status it is expected to have, so two writers (or a
+bug) can never move a lead along a path the state machine forbids.
+
+sqlite3 exceptions are mapped to :class:`dialer.errors.LedgerError` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from dialer.clock import isoformat, parse_instant
+from dialer.errors import LedgerError, SchemaTooNewError
+from dialer.models import LeadStatus
+from dialer.state import IN_FLIGHT, can_move
+
+SCHEMA_VERSION = 1
+
+_SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS campaigns (
+    name TEXT PRIMARY KEY,
+    agent_id TEXT NOT NULL,
+    settings TEXT NOT NULL,          -- the campaign file as JSON (no secrets live there)
+    campaign_file TEXT,
+    leads_file TEXT NOT NULL,
+    leads_sha256 TEXT NOT NULL,
+    variable_names TEXT NOT NULL,    -- JSON list, report column order
+    metadata_names TEXT NOT NULL,    -- JSON list
+    state TEXT NOT NULL,             -- ready | running | interrupted | stopped | finished
+    state_reason TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leads (
+    id INTEGER PRIMARY KEY,
+    campaign TEXT NOT NULL REFERENCES campaigns(name),
+    row INTEGER NOT NULL,
+    phone_raw TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_outcome TEXT,
+    fields TEXT NOT NULL,            -- JSON [variables..., metadata...] in campaign column order
+    updated_at TEXT
+);
+CREATE INDEX IF NOT EXISTS leads_by_status_row ON leads(campaign, status, row);
+CREATE INDEX IF NOT EXISTS leads_by_status_due ON leads(campaign, status, next_attempt_at);
+CREATE TABLE IF NOT EXISTS attempts (
+    id TEXT PRIMARY KEY,             -- the attempt id, sent as Idempotency-Key
+    campaign TEXT NOT NULL,
+    lead_id INTEGER NOT NULL REFERENCES leads(id),
+    number INTEGER NOT NULL,         -- 1 for the first attempt on this lead
+    phone TEXT NOT NULL,
+    from_number TEXT NOT NULL,
+    body TEXT NOT NULL,              -- the exact request body, resent byte for byte
+    started_at TEXT NOT NULL,
+    http_status INTEGER,
+    shape TEXT,                      -- dialed | dnc_blocked | queued | scheduled | workflow |
+                                     -- handed_back | rejected | stopped | reconciled
+    call_id TEXT,
+    request_id TEXT,
+    queue_id TEXT,
+    call_status TEXT,
+    outcome TEXT,
+    failure_code TEXT,
+    error_message TEXT,
+    ended_by TEXT,
+    disconnect_reason TEXT,
+    duration_seconds REAL,
+    disposition TEXT,
+    summary TEXT,
+    cost_cents REAL,
+    answered_at TEXT,
+    ended_at TEXT,
+    call_updated_at TEXT,
+    held_until TEXT,                 -- a platform hold (202) expires at this time
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_by_lead ON attempts(lead_id);
+CREATE INDEX IF NOT EXISTS attempts_by_phone ON attempts(phone, started_at);
+CREATE INDEX IF NOT EXISTS attempts_by_call ON attempts(call_id);
+CREATE TABLE IF NOT EXISTS dnc_entries (
+    account TEXT NOT NULL,
+    id TEXT NOT NULL,
+    phone_number TEXT NOT NULL,
+    agent_ids TEXT NOT NULL,         -- JSON list; empty = global
+    expires_at TEXT,
+    reason TEXT,
+    source TEXT,
+    PRIMARY KEY (account, id)
+);
+CREATE TABLE IF NOT EXISTS dnc_syncs (
+    account TEXT PRIMARY KEY,
+    fetched_at TEXT NOT NULL,
+    entries INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRecord:
+    """One campaign as the ledger knows it."""
+
+    name: str
+    agent_id: str
+    settings: dict[str, Any]
+    campaign_file: str | None
+    leads_file: str
+    leads_sha256: str
+    variable_names: list[str]
+    metadata_names: list[str]
+    state: str
+    state_reason: str | None
+    created_at: str
+    started_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LeadRecord:
+    """One lead: what the dispatcher needs to decide and place its next call."""
+
+    id: int
+    row: int
+    phone: str
+    timezone: str
+    status: LeadStatus
+    attempts: int
+    next_attempt_at: str | None
+    fields: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One attempt row (a subset of its columns: what following and reconciling need)."""
+
+    id: str
+    lead_id: int
+    number: int
+    phone: str
+    from_number: str
+    body: str
+    started_at: datetime
+    shape: str | None
+    call_id: str | None
+    request_id: str | None
+    queue_id: str | None
+    lead_status: LeadStatus
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptStart:
+    """A new attempt to commit before its POST leaves."""
+
+    id: str
+    lead_id: int
+    number: int
+    phone: str
+    from_number: str
+    body: str
+
+
+class Ledger:
+    """The campaign ledger in one SQLite file. Not thread-safe: one event loop owns it."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        with _mapped(self.path, "open"):
+            conn = sqlite3.connect(str(self.path), timeout=5.0, isolation_level=None)
+            self.db = sqlite_utils.Database(conn)
+            self._configure()
+            self._migrate()
+
+    def close(self) -> None:
+        """Close the connection (checkpointing the WAL)."""
+        self.db.conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def _configure(self) -> None:
+        """WAL for concurrent readers (``dialer status``), FULL sync so commits survive power."""
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA busy_timeout=5000")
+
+    def _migrate(self) -> None:
+        """Bring the schema to :data:`SCHEMA_VERSION`; refuse a ledger from a newer dialer."""
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNewError(
+                f"{self.path}: ledger schema version {version} is newer than this dialer "
+                f"understands ({SCHEMA_VERSION}); upgrade dialer to use it"
+            )
+        if version < 1:
+            with _mapped(self.path, "create the ledger schema"):
+                self.db.conn.executescript("BEGIN;" + _SCHEMA_V1 + "PRAGMA user_version=1;COMMIT;")
+
+    @contextmanager
+    def _write(self, what: str) -> Iterator[None]:
+        """One transaction, with sqlite3 errors mapped to LedgerError naming the file."""
+        with _mapped(self.path, what), self.db.atomic():
+            yield
+
+    # -- campaigns -------------------------------------------------------------------------
+
+    def campaign(self, name: str) -> CampaignRecord | None:
+        """The campaign called ``name``, or None."""
+        rows = list(self.db.query("SELECT * FROM campaigns WHERE name = ?", [name]))
+        return _campaign_record(rows[0]) if rows else None
+
+    def campaign_names(self) -> list[str]:
+        """Every campaign in the ledger, oldest first."""
+        return [r["name"] for r in self.db.query("SELECT name FROM campaigns ORDER BY rowid")]
+
+    def create_campaign(
+        self,
+        *,
+        name: str,
+        agent_id: str,
+        settings: dict[str, Any],
+        campaign_file: str | None,
+        leads_file: str,
+        leads_sha256: str,
+        variable_names: Sequence[str],
+        metadata_names: Sequence[str],
+        rows: Iterable[tuple[Any, ...]],
+        now: datetime,
+    ) -> int:
+        """Create a campaign and import its classified leads in one transaction.
+
+        ``rows`` yields ``(row, phone_raw, phone, timezone, status, reason, fields_json)``.
+        Either the campaign and all its leads land, or nothing does.
+        """
+        stamp = isoformat(now)
+        with self._write(f"import campaign {name!r}"):
+            self.db.execute(
+                "INSERT INTO campaigns (name, agent_id, settings, campaign_file, leads_file,"
+                " leads_sha256, variable_names, metadata_names, state, created_at, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?,'ready',?,?)",
+                [
+                    name,
+                    agent_id,
+                    json.dumps(settings, default=str),
+                    campaign_file,
+                    leads_file,
+                    leads_sha256,
+                    json.dumps(list(variable_names)),
+                    json.dumps(list(metadata_names)),
+                    stamp,
+                    stamp,
+                ],
+            )
+            cursor = self.db.conn.executemany(
+                "INSERT INTO leads (campaign, row, phone_raw, phone, timezone, status, reason,"
+                " fields) VALUES (?,?,?,?,?,?,?,?)",
+                ((name, *row) for row in rows),
+            )
+            return int(cursor.rowcount)
+
+    def set_campaign_state(
+        self, name: str, state: str, *, now: datetime, reason: str | None = None
+    ) -> None:
+        """Record where the campaign stands (running, interrupted, stopped, finished)."""
+        stamp = isoformat(now)
+        with self._write(f"update campaign {name!r}"):
+            self.db.execute(
+                "UPDATE campaigns SET state = ?, state_reason = ?, updated_at = ?,"
+                " started_at = COALESCE(started_at, CASE WHEN ? = 'running' THEN ? END)"
+                " WHERE name = ?",
+                [state, reason, stamp, state, stamp, name],
+            )
+
+    # -- leads -----------------------------------------------------------------------------
+
+    def counts(self, name: str) -> dict[str, int]:
+        """Leads per status."""
+        sql = "SELECT status, count(*) AS n FROM leads WHERE campaign = ? GROUP BY status"
+        return {r["status"]: int(r["n"]) for r in self.db.query(sql, [name])}
+
+    def in_flight(self, name: str) -> int:
+        """Leads holding a line of the live-call cap (dialing, live, platform-queued)."""
+        marks = ",".join("?" * len(IN_FLIGHT))
+        sql = f"SELECT count(*) FROM leads WHERE campaign = ? AND status IN ({marks})"
+        return int(self.db.execute(sql, [name, *IN_FLIGHT]).fetchone()[0])
+
+    def due_leads(self, name: str, *, now: datetime, limit: int) -> list[LeadRecord]:
+        """Leads that may be claimed at ``now``: due retries and openings first (oldest due
+        first), then never-called leads in sheet order. Each query walks one index."""
+        columns = "id, row, phone, timezone, status, attempts, next_attempt_at, fields"
+        waiting = (
+            f"SELECT {columns} FROM leads WHERE campaign = ? AND status = ?"
+            " AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?"
+        )
+        found: list[dict[str, Any]] = []
+        for status in (LeadStatus.RETRY_WAIT, LeadStatus.SCHEDULED):
+            args = [name, status.value, isoformat(now), limit - len(found)]
+            found += self.db.execute_returning_dicts(waiting, args)
+        if len(found) < limit:
+            fresh = (
+                f"SELECT {columns} FROM leads WHERE campaign = ? AND status = 'pending'"
+                " ORDER BY row LIMIT ?"
+            )
+            found += self.db.execute_returning_dicts(fresh, [name, limit - len(found)])
+        return [_lead_record(r) for r in found]
+
+    def next_due(self, name: str) -> datetime | None:
+        """The earliest time a waiting lead becomes claimable (``datetime.min`` if a lead is
+        pending now), or None if no lead waits to be called."""
+        pending = self.db.execute(
+            "SELECT 1 FROM leads WHERE campaign = ? AND status = 'pending' LIMIT 1", [name]
+        ).fetchone()
+        if pending:
+            return datetime.min.replace(tzinfo=UTC)
+        times = [
+            self.db.execute(
+                "SELECT min(next_attempt_at) FROM leads WHERE campaign = ? AND status = ?",
+                [name, status.value],
+            ).fetchone()[0]
+            for status in (LeadStatus.RETRY_WAIT, LeadStatus.SCHEDULED)
+        ]
+        present = [parse_instant(t) for t in times if t]
+        return min(present) if present else None
+
+    def move_lead(
+        self,
+        lead_id: int,
+        *,
+        old: LeadStatus,
+        new: LeadStatus,
+        reason: str,
+        now: datetime,
+        next_attempt_at: datetime | None = None,
+        last_outcome: str | None = None,
+    ) -> None:
+        """Move one lead ``old`` -> ``new``, refusing a move the state machine forbids."""
+        with self._write(f"update lead {lead_id}"):
+            self._move(lead_id, old, new, reason, now, next_attempt_at, last_outcome)
+
+    def _move(
+        self,
+        lead_id: int,
+        old: LeadStatus,
+        new: LeadStatus,
+        reason: str,
+        now: datetime,
+        next_attempt_at: datetime | None,
+        last_outcome: str | None,
+    ) -> None:
+        """The guarded UPDATE; call inside a transaction."""
+        if not can_move(old, new):
+            raise LedgerError(f"lead {lead_id}: refusing illegal move {old} -> {new}")
+        cursor = self.db.execute(
+            "UPDATE leads SET status = ?, reason = ?, next_attempt_at = ?,"
+            " last_outcome = COALESCE(?, last_outcome), updated_at = ?"
+            " WHERE id = ? AND status = ?",
+            [
+                new,
+                reason,
+                isoformat(next_attempt_at) if next_attempt_at else None,
+                last_outcome,
+                isoformat(now),
+                lead_id,
+                old,
+            ],
+        )
+        if cursor.rowcount != 1:
+            raise LedgerError(f"lead {lead_id}: expected status {old}; it changed underneath")
+
+    def lead_status(self, lead_id: int) -> LeadStatus:
+        """The lead's current status."""
+        row = self.db.execute("SELECT status FROM leads WHERE id = ?", [lead_id]).fetchone()
+        return LeadStatus(row[0])
+
+    # -- attempts --------------------------------------------------------------------------
+
+    def begin_attempts(
+        self, starts: Sequence[tuple[AttemptStart, LeadStatus]], *, now: datetime
+    ) -> None:
+        """Commit attempts as ``dialing`` before any of their POSTs leaves (one fsync)."""
+        stamp = isoformat(now)
+        with self._write("record new attempts"):
+            for start, old in starts:
+                self._move(start.lead_id, old, LeadStatus.DIALING, "dialing", now, None, None)
+                self.db.execute(
+                    "UPDATE leads SET attempts = attempts + 1 WHERE id = ?", [start.lead_id]
+                )
+                self.db.execute(
+                    "INSERT INTO attempts (id, campaign, lead_id, number, phone, from_number,"
+                    " body, started_at, updated_at)"
+                    " SELECT ?, campaign, id, ?, ?, ?, ?, ?, ? FROM leads WHERE id = ?",
+                    [
+                        start.id,
+                        start.number,
+                        start.phone,
+                        start.from_number,
+                        start.body,
+                        stamp,
+                        stamp,
+                        start.lead_id,
+                    ],
+                )
+
+    def update_attempt(
+        self,
+        attempt_id: str,
+        *,
+        now: datetime,
+        lead_move: tuple[LeadStatus, LeadStatus, str] | None = None,
+        next_attempt_at: datetime | None = None,
+        uncount: bool = False,
+        **fields: Any,
+    ) -> None:
+        """Write what we learned about an attempt and, atomically, the lead's new status.
+
+        ``lead_move`` is ``(old, new, reason)``; ``uncount`` gives the attempt back to the
+        lead (a campaign stop proved nothing was placed, so no attempt was used up).
+        """
+        with self._write(f"update attempt {attempt_id}"):
+            self._update_attempt_row(attempt_id, now, fields)
+            if lead_move is None:
+                return
+            lead_id = self._attempt_lead(attempt_id)
+            old, new, reason = lead_move
+            outcome = fields.get("outcome")
+            self._move(lead_id, old, new, reason, now, next_attempt_at, outcome)
+            if uncount:
+                self.db.execute("UPDATE leads SET attempts = attempts - 1 WHERE id = ?", [lead_id])
+
+    def _update_attempt_row(self, attempt_id: str, now: datetime, fields: dict[str, Any]) -> None:
+        """Set the given attempt columns (names are ours, never user input)."""
+        fields = {k: _sql_value(v) for k, v in fields.items()}
+        fields["updated_at"] = isoformat(now)
+        sets = ", ".join(f"{column} = ?" for column in fields)
+        self.db.execute(f"UPDATE attempts SET {sets} WHERE id = ?", [*fields.values(), attempt_id])
+
+    def _attempt_lead(self, attempt_id: str) -> int:
+        row = self.db.execute("SELECT lead_id FROM attempts WHERE id = ?", [attempt_id]).fetchone()
+        if row is None:
+            raise LedgerError(f"attempt {attempt_id} is not in the ledger")
+        return int(row[0])
+
+    def open_attempts(self, name: str) -> list[AttemptRecord]:
+        """The latest attempt of every lead whose call may still be going on or is unknown."""
+        sql = (
+            "SELECT a.id, a.lead_id, a.number, a.phone, a.from_number, a.body, a.started_at,"
+            " a.shape, a.call_id, a.request_id, a.queue_id, l.status AS lead_status"
+            " FROM leads l JOIN attempts a ON a.lead_id = l.id AND a.number = l.attempts"
+            " WHERE l.campaign = ? AND l.status IN (?, ?, ?, ?)"
+        )
+        statuses = [*sorted(IN_FLIGHT), LeadStatus.UNKNOWN]
+        return [_attempt_record(r) for r in self.db.execute_returning_dicts(sql, [name, *statuses])]
+
+    def attempts_of(self, name: str) -> list[dict[str, Any]]:
+        """Every attempt of a campaign, in the order they started (for reports)."""
+        sql = "SELECT * FROM attempts WHERE campaign = ? ORDER BY started_at, rowid"
+        return list(self.db.query(sql, [name]))
+
+    def leads_of(self, name: str) -> list[dict[str, Any]]:
+        """Every lead of a campaign in sheet order (for reports)."""
+        return list(self.db.query("SELECT * FROM leads WHERE campaign = ? ORDER BY row", [name]))
+
+    def recent_numbers(self, *, since: datetime, exclude: str) -> dict[str, str]:
+        """Numbers dialed by other campaigns since ``since``: E.164 -> campaign name."""
+        sql = (
+            "SELECT phone, campaign FROM attempts WHERE started_at >= ? AND campaign != ?"
+            " AND shape IS NOT NULL AND shape NOT IN ('rejected', 'stopped')"
+        )
+        return {r[0]: r[1] for r in self.db.execute(sql, [isoformat(since), exclude])}
+
+    # -- DNC cache -------------------------------------------------------------------------
+
+    def replace_dnc(
+        self, account: str, entries: Iterable[dict[str, Any]], *, fetched_at: datetime
+    ) -> int:
+        """Replace the cached DNC list of ``account`` with a fresh copy, atomically."""
+        with self._write("refresh the DNC cache"):
+            self.db.execute("DELETE FROM dnc_entries WHERE account = ?", [account])
+            cursor = self.db.conn.executemany(
+                "INSERT OR REPLACE INTO dnc_entries (account, id, phone_number, agent_ids,"
+                " expires_at, reason, source) VALUES (?,?,?,?,?,?,?)",
+                (_dnc_row(account, e) for e in entries),
+            )
+            count = int(cursor.rowcount)
+            self.db.execute(
+                "INSERT OR REPLACE INTO dnc_syncs (account, fetched_at, entries) VALUES (?,?,?)",
+                [account, isoformat(fetched_at), count],
+            )
+            return count
+
+    def dnc_fetched_at(self, account: str) -> datetime | None:
+        """When the cached list of ``account`` was fetched, or None if never."""
+        row = self.db.execute(
+            "SELECT fetched_at FROM dnc_syncs WHERE account = ?", [account]
+        ).fetchone()
+        return parse_instant(row[0]) if row else None
+
+    def dnc_entries(self, account: str) -> list[dict[str, Any]]:
+        """The cached entries of ``account`` (agent_ids decoded, expires_at parsed)."""
+        rows = self.db.query("SELECT * FROM dnc_entries WHERE account = ?", [account])
+        return [
+            {
+                **r,
+                "agent_ids": json.loads(r["agent_ids"]),
+                "expires_at": parse_instant(r["expires_at"]) if r["expires_at"] else None,
+            }
+            for r in rows
+        ]
+
+
+def _dnc_row(account: str, entry: dict[str, Any]) -> tuple[Any, ...]:
+    expires = entry.get("expires_at")
+    return (
+        account,
+        str(entry["id"]),
+        entry["phone_number"],
+        json.dumps(sorted(entry.get("agent_ids") or [])),
+        isoformat(expires) if isinstance(expires, datetime) else expires,
+        entry.get("reason"),
+        entry.get("source"),
+    )
+
+
+def _sql_value(value: Any) -> Any:
+    """Datetimes become ISO strings; enums their value; dicts JSON."""
+    if isinstance(value, datetime):
+        return isoformat(value)
+    if isinstance(value, dict):
+        return json.dumps(value, default=str)
+    return value
+
+
+def _campaign_record(row: dict[str, Any]) -> CampaignRecord:
+    return CampaignRecord(
+        name=row["name"],
+        agent_id=row["agent_id"],
+        settings=json.loads(row["settings"]),
+        campaign_file=row["campaign_file"],
+        leads_file=row["leads_file"],
+        leads_sha256=row["leads_sha256"],
+        variable_names=json.loads(row["variable_names"]),
+        metadata_names=json.loads(row["metadata_names"]),
+        state=row["state"],
+        state_reason=row["state_reason"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+    )
+
+
+def _lead_record(row: dict[str, Any]) -> LeadRecord:
+    return LeadRecord(
+        id=int(row["id"]),
+        row=int(row["row"]),
+        phone=row["phone"],
+        timezone=row["timezone"],
+        status=LeadStatus(row["status"]),
+        attempts=int(row["attempts"]),
+        next_attempt_at=row["next_attempt_at"],
+        fields=json.loads(row["fields"]),
+    )
+
+
+def _attempt_record(row: dict[str, Any]) -> AttemptRecord:
+    return AttemptRecord(
+        id=row["id"],
+        lead_id=int(row["lead_id"]),
+        number=int(row["number"]),
+        phone=row["phone"],
+        from_number=row["from_number"],
+        body=row["body"],
+        started_at=parse_instant(row["started_at"]),
+        shape=row["shape"],
+        call_id=row["call_id"],
+        request_id=row["request_id"],
+        queue_id=row["queue_id"],
+        lead_status=LeadStatus(row["lead_status"]),
+    )
+
+
+@contextmanager
+def _mapped(path: Path, what: str) -> Iterator[None]:
+    """Turn sqlite3 errors into one LedgerError line saying what failed, where, what to do."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise LedgerError(f"{path}: could not {what}: {exc}{_advice(str(exc))}") from exc
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(f"{path}: could not {what}: {exc} (is it a dialer ledger?)") from exc
+
+
+def _advice(message: str) -> str:
+    """What a person can do about a common SQLite failure."""
+    lowered = message.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return "; another process is writing the ledger: wait for it or stop it, then resume"
+    if "readonly" in lowered or "read-only" in lowered:
+        return "; the ledger is read-only: fix its permissions, then resume"
+    if "full" in lowered:
+        return "; the disk is full: free space, then resume (nothing was lost)"
+    if "unable to open" in lowered:
+        return "; check that the folder exists and is writable"
+    return ""

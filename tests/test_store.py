@@ -1,0 +1,115 @@
+"""The SQLite ledger: import, guarded moves, attempts, DNC cache, schema versions."""
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from dialer.errors import LedgerError, SchemaTooNewError
+from dialer.models import LeadStatus
+from dialer.store import AttemptStart, Ledger
+
+S = LeadStatus
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def _import(ledger: Ledger, rows: int = 5) -> None:
+    ledger.create_campaign(
+        name="c1",
+        agent_id="agent",
+        settings={"name": "c1"},
+        campaign_file="c1.toml",
+        leads_file="leads.csv",
+        leads_sha256="abc",
+        variable_names=["LeadName"],
+        metadata_names=[],
+        rows=[
+            (i, f"050-000-000{i}", f"+97250000000{i}", "Asia/Jerusalem", "pending", "", '["n"]')
+            for i in range(1, rows + 1)
+        ],
+        now=NOW,
+    )
+
+
+def test_import_counts_and_claims_in_sheet_order(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        _import(ledger)
+        assert ledger.counts("c1") == {"pending": 5}
+        due = ledger.due_leads("c1", now=NOW, limit=3)
+        assert [lead.row for lead in due] == [1, 2, 3]
+        assert due[0].fields == ["n"]
+        assert ledger.campaign_names() == ["c1"]
+
+
+def test_an_illegal_move_is_refused_and_nothing_changes(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        _import(ledger, rows=1)
+        lead = ledger.due_leads("c1", now=NOW, limit=1)[0]
+        with pytest.raises(LedgerError, match="illegal move pending -> completed"):
+            ledger.move_lead(lead.id, old=S.PENDING, new=S.COMPLETED, reason="x", now=NOW)
+        with pytest.raises(LedgerError, match="changed underneath"):
+            ledger.move_lead(lead.id, old=S.RETRY_WAIT, new=S.DIALING, reason="x", now=NOW)
+        assert ledger.lead_status(lead.id) == S.PENDING
+
+
+def test_attempt_is_committed_before_the_call_and_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    with Ledger(path) as ledger:
+        _import(ledger, rows=2)
+        lead = ledger.due_leads("c1", now=NOW, limit=1)[0]
+        start = AttemptStart("att-1", lead.id, 1, lead.phone, "+972552234567", '{"to":"x"}')
+        ledger.begin_attempts([(start, S.PENDING)], now=NOW)
+    with Ledger(path) as ledger:
+        open_attempts = ledger.open_attempts("c1")
+        assert [(a.id, a.lead_status, a.body) for a in open_attempts] == [
+            ("att-1", S.DIALING, '{"to":"x"}')
+        ]
+        assert ledger.in_flight("c1") == 1
+        assert [lead.row for lead in ledger.due_leads("c1", now=NOW, limit=5)] == [2]
+
+
+def test_retry_wait_leads_come_due_at_their_time(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        _import(ledger, rows=1)
+        lead = ledger.due_leads("c1", now=NOW, limit=1)[0]
+        start = AttemptStart("a", lead.id, 1, lead.phone, "+972552234567", "{}")
+        ledger.begin_attempts([(start, S.PENDING)], now=NOW)
+        later = NOW + timedelta(hours=1)
+        ledger.update_attempt(
+            "a",
+            now=NOW,
+            outcome="no_answer",
+            lead_move=(S.DIALING, S.RETRY_WAIT, "no_answer; retry 2"),
+            next_attempt_at=later,
+        )
+        assert ledger.due_leads("c1", now=NOW, limit=5) == []
+        assert ledger.next_due("c1") == later
+        assert [lead.attempts for lead in ledger.due_leads("c1", now=later, limit=5)] == [1]
+
+
+def test_a_ledger_from_a_newer_dialer_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    Ledger(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version=99")
+    with pytest.raises(SchemaTooNewError, match="schema version 99 is newer"):
+        Ledger(path)
+
+
+def test_a_file_that_is_not_a_ledger_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(LedgerError, match="notes.db"):
+        Ledger(path)
+
+
+def test_dnc_cache_is_replaced_whole(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        entry = {"id": "e1", "phone_number": "+972501234567", "agent_ids": ["a"], "reason": "x"}
+        ledger.replace_dnc("acct", [entry], fetched_at=NOW)
+        ledger.replace_dnc("acct", [{**entry, "id": "e2"}], fetched_at=NOW)
+        cached = ledger.dnc_entries("acct")
+        assert [(e["id"], e["agent_ids"]) for e in cached] == [("e2", ["a"])]
+        assert ledger.dnc_fetched_at("acct") == NOW
+        assert ledger.dnc_fetched_at("other") is None
