@@ -100,7 +100,7 @@ def test_a_ledger_from_a_newer_dialer_is_refused(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_ledger_is_one_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "notes.db"
     path.write_bytes(b"this is not a database at all" * 100)
-    with pytest.raises(LedgerError, match="notes.db"):
+    with pytest.raises(LedgerError, match=r"notes\.db"):
         Ledger(path)
 
 
