@@ -236,19 +236,15 @@ class YapprClient:
                 raise
             except RetryableError as error:
                 if attempt >= self.max_retries:
-                    log.warning(
-                        "%s %s: giving up after %d retries: %s", method, path, attempt, error
-                    )
+                    log.warning("gave up after %d retries: %s", attempt, error)
                     raise
-                await self._pause_before_retry(method, path, error, attempt)
+                await self._pause_before_retry(error, attempt)
                 attempt += 1
 
-    async def _pause_before_retry(
-        self, method: str, path: str, error: RetryableError, attempt: int
-    ) -> None:
+    async def _pause_before_retry(self, error: RetryableError, attempt: int) -> None:
         """Wait Retry-After (or the backoff) on the clock before resending."""
         wait = self.backoff.wait_for(error, attempt)
-        log.info("%s %s: %s; retry %d in %.2f s", method, path, error, attempt + 1, wait)
+        log.info("retry %d in %.2f s after: %s", attempt + 1, wait, error)
         await self.clock.sleep(wait)
 
     async def _attempt(
@@ -323,6 +319,7 @@ class YapprClient:
         """
         check_idempotency_key(idempotency_key)
         body = request.body()  # built once: every retry sends exactly these bytes
+        log.debug("POST /calls to %s, Idempotency-Key %s", mask_phone(request.to), idempotency_key)
         answer = await self._send("POST", "/calls", body=body, idempotency_key=idempotency_key)
         data = answer.data if isinstance(answer.data, dict) else {}
         replayed = answer.headers.get("Idempotency-Replayed", "").lower() == "true"

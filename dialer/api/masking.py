@@ -1,26 +1,20 @@
 """Keep phone numbers and the API key out of log lines and error messages.
 
-Logs mask every E.164-looking number (``+972501234567`` → ``+97250*****67``): enough to tell
-two leads apart in a log, not enough to call one. The API key is scrubbed from any text the
-server echoes back, in case a proxy or a buggy server repeats it.
+Logs mask every E.164-looking number (``+972501234567`` → ``+97250*****67``, the rule of
+:func:`dialer.phones.mask`): enough to tell two leads apart in a log, not enough to call one.
+The API key is scrubbed from any text the server echoes back, in case a proxy repeats it.
 """
 
 from __future__ import annotations
 
 import re
 
+from dialer.phones import mask as mask_phone
+
+__all__ = ["mask_phone", "mask_text"]
+
 # E.164 as the API speaks it, also percent-encoded in a query string (%2B972...).
 _PHONE = re.compile(r"(?:\+|%2B)\d{7,15}")
-_KEEP_HEAD = 6  # "+" and the first five digits: country and operator prefix
-_KEEP_TAIL = 2
-
-
-def mask_phone(phone: str) -> str:
-    """``+972501234567`` → ``+97250*****67``; short values are masked whole."""
-    if len(phone) <= _KEEP_HEAD + _KEEP_TAIL:
-        return "*" * len(phone)
-    hidden = len(phone) - _KEEP_HEAD - _KEEP_TAIL
-    return phone[:_KEEP_HEAD] + "*" * hidden + phone[-_KEEP_TAIL:]
 
 
 def _mask_match(match: re.Match[str]) -> str:
