@@ -9,7 +9,6 @@ without a socket.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -27,8 +26,7 @@ from dialer.errors import TransportError
 #: can still escape aiohttp while a body is read. ``asyncio.CancelledError`` is never mapped.
 FOREIGN_ERRORS: tuple[type[BaseException], ...] = (
     aiohttp.ClientError,
-    asyncio.TimeoutError,
-    TimeoutError,
+    TimeoutError,  # asyncio.TimeoutError is the same class since Python 3.11
     OSError,
 )
 
