@@ -46,6 +46,7 @@ from dialer.errors import (
     SelfCall,
     ServerError,
 )
+
 try:
     from dialer.sandbox import (
         AGENT_B_ID,
