@@ -203,7 +203,8 @@ class RateBudget:
         self._in_flight -= 1
         now = self.clock.time()
         info = parse_rate_headers(headers, now=now)
-        self.latest = info
+        if info != RateInfo():  # an answer without rate headers (e.g. a 401) changes nothing
+            self.latest = info
         if info.limit is not None:
             self._follow_limit(info.limit)
         if info.remaining is not None and info.reset is not None:
