@@ -140,6 +140,12 @@ def test_call_request_serialises_to_canonical_bytes() -> None:
     )
 
 
+def test_call_request_round_trips_through_its_own_bytes() -> None:
+    """The ledger stores the body; a retry after a crash rebuilds it byte for byte."""
+    original = request().body()
+    assert CallRequest.model_validate_json(original).body() == original
+
+
 def test_call_request_leaves_out_unset_fields() -> None:
     assert json.loads(CallRequest(to=TO, from_=FROM).body()) == {"to": TO, "from": FROM}
     assert CallRequest.model_validate({"to": TO, "from": FROM}).from_ == FROM
