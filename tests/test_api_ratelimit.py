@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 from datetime import UTC, datetime
 
 import pytest
 
+from dialer.api import MockRequest, MockTransport, RawResponse, YapprClient, json_response
 from dialer.api.ratelimit import RateBudget, parse_rate_headers, parse_retry_after
 from dialer.clock import ScaledClock
+from dialer.sandbox.ratelimit import RateLimiter
 
 T0 = 1_800_000_000.0  # a whole minute: window resets fall on T0 + 60 n
 
@@ -210,3 +213,30 @@ async def test_a_lowered_limit_slows_the_pace_at_once() -> None:
         times.append(clock.time())
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert min(gaps) >= 60 / 12 * 0.98
+
+
+async def test_a_fixed_window_server_never_refuses_the_budget() -> None:
+    """The sandbox's own fixed-window counter behind a MockTransport, with answer latency:
+    the server's limit (30) is below the configured one (60), answers arrive late and out of
+    order, windows roll over mid-run, and still no request is refused."""
+    clock = ScaledClock(1000.0)
+    server = RateLimiter(clock, 30)
+    jitter = random.Random(7)
+
+    async def handler(_: MockRequest) -> RawResponse:
+        slot = server.take("key")  # counted on arrival, answered after the latency
+        await asyncio.sleep(jitter.uniform(0, 0.002))  # up to 2 clock seconds
+        return json_response(200 if slot.allowed else 429, {"data": []}, headers=slot.headers())
+
+    client = YapprClient(
+        base_url="https://api.test",
+        api_key="k",
+        clock=clock,
+        budget=RateBudget(60, clock=clock),
+        transport=MockTransport(handler),
+        max_retries=0,
+    )
+    async with client:
+        await asyncio.gather(*(client.list_phone_numbers() for _ in range(75)))
+    assert client.stats == {200: 75}
+    assert client.budget.limit == 30 and client.budget.rate_limited == 0
