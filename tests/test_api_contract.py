@@ -305,6 +305,9 @@ async def test_bad_queries_and_dnc_bodies_are_bad_requests() -> None:
         with pytest.raises(BadRequest) as caught:
             await client.list_calls_page(status="sleeping")
         assert caught.value.code == "CALLS_QUERY_INVALID"
+        with pytest.raises(AgentUnavailable) as caught:
+            await client.list_calls_page(agent_id=str(uuid.uuid4()))
+        assert (caught.value.status, caught.value.code) == (404, "CALL_AGENT_UNKNOWN")
         with pytest.raises(BadRequest) as caught:
             await client.add_dnc("not a phone")
         assert caught.value.code == "DO_NOT_CALL_REQUEST_INVALID"
