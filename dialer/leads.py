@@ -1,0 +1,402 @@
+"""Lead sheets: read whatever file the user has, map its columns, and classify every row.
+
+:func:`read_sheet` turns a CSV or workbook into text columns (never floats, leading zeros
+kept). :func:`load_leads` maps the campaign's columns. :func:`classify` gives every row one
+intake status with a reason a person can read, in this order: invalid number, duplicate
+within the sheet (first row wins), cross-campaign cool-down, DNC. Nothing here touches the
+ledger or the clock: ``now`` is an argument.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from charset_normalizer import from_bytes
+
+from dialer import phones
+from dialer.config import Campaign
+from dialer.dnc import DncIndex
+from dialer.errors import InputError
+from dialer.models import LeadStatus
+from dialer.window import zone_for_region, zones_for_numbers
+
+__all__ = ["classify", "load_leads", "read_sheet", "summarize"]
+
+CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
+WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
+_SNIFF_BYTES = 64 * 1024
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\u061c\ufeff\u00a0]")
+_DATA_LIKE = re.compile(r"[+0-9()\-\s.']{6,}")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_sheet(path: Path, *, sheet: str | None = None) -> pd.DataFrame:
+    """Every cell of a CSV or workbook as text ("" for blank); headers cleaned of stray marks.
+
+    Raises InputError naming the file for anything that stops the whole sheet from being
+    read: missing, empty, binary, unknown type, missing sheet, no header row.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in CSV_SUFFIXES | WORKBOOK_SUFFIXES:
+        known = ", ".join(sorted(CSV_SUFFIXES | WORKBOOK_SUFFIXES))
+        raise InputError(f"{path}: unknown file type {suffix or '(none)'!r}; use one of {known}")
+    if not path.is_file():
+        raise InputError(f"{path}: lead sheet not found")
+    grid = _read_workbook(path, sheet) if suffix in WORKBOOK_SUFFIXES else _read_csv(path)
+    return _with_header(grid, path)
+
+
+def _with_header(grid: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The first row as column names; an InputError if there is no usable header row."""
+    if grid.empty or grid.shape[1] == 0:
+        raise InputError(f"{path}: the file is empty; expected a header row and lead rows")
+    header = [clean_header(str(v)) for v in grid.iloc[0].tolist()]
+    if not any(header):
+        raise InputError(f"{path}: the first row is blank; expected column names")
+    named = [h for h in header if h]
+    if all(_DATA_LIKE.fullmatch(h) for h in named):
+        raise InputError(f"{path}: the first row looks like data ({named[0]}); add a header row")
+    body = grid.iloc[1:].reset_index(drop=True)
+    body.columns = pd.Index(header)
+    if body.empty:
+        raise InputError(f"{path}: has a header row but no leads below it")
+    return body
+
+
+def clean_header(text: str) -> str:
+    """A header as a person reads it: no invisible marks or padding (case is kept)."""
+    return " ".join(_INVISIBLE.sub(" ", text).split())
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A CSV file as a headerless grid of text, whatever its encoding and delimiter."""
+    data = _read_bytes(path)
+    text = _decode(data, path)
+    delimiter = _delimiter(text[:_SNIFF_BYTES], path)
+    utf8 = text.encode("utf-8")
+    try:
+        return _parse_csv(utf8, delimiter, engine="pyarrow")
+    except (pd.errors.ParserError, ValueError):
+        pass
+    try:
+        return _parse_csv(utf8, delimiter, engine="c")
+    except (pd.errors.ParserError, ValueError):
+        return _parse_ragged(utf8, delimiter)
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes; empty, unreadable and binary files are InputErrors."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the lead sheet ({exc.strerror})") from None
+    if not data.strip(b" \t\r\n\xef\xbb\xbf\xff\xfe\x00"):
+        raise InputError(f"{path}: the file is empty; expected a header row and lead rows")
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InputError(f"{path}: this is an Excel workbook, not CSV; rename it to .xlsx")
+    if b"\x00" in data[:_SNIFF_BYTES] and not data.startswith(_UTF16_BOMS):
+        raise InputError(f"{path}: looks like a binary file, not a CSV lead sheet")
+    return data
+
+
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _decode(data: bytes, path: Path) -> str:
+    """Text from bytes: BOMs first, then UTF-8, Windows-1255 (Hebrew), then a detector."""
+    if data.startswith(_UTF16_BOMS):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if _looks_hebrew_1255(data):
+        return data.decode("cp1255", errors="replace")
+    best = from_bytes(data[: 4 * _SNIFF_BYTES]).best()
+    if best is None:
+        raise InputError(f"{path}: cannot tell the text encoding; save the sheet as UTF-8 CSV")
+    return data.decode(best.encoding, errors="replace")
+
+
+def _looks_hebrew_1255(data: bytes) -> bool:
+    """Windows-1255: most high bytes are Hebrew letters (0xE0-0xFA)."""
+    high = np.frombuffer(data[: 4 * _SNIFF_BYTES], dtype=np.uint8)
+    high = high[high >= 0x80]
+    return len(high) > 0 and float(np.mean((high >= 0xE0) & (high <= 0xFA))) > 0.6
+
+
+def _delimiter(sample: str, path: Path) -> str:
+    """The delimiter of the header line: the most frequent of comma, semicolon, tab."""
+    first = next((line for line in sample.splitlines() if line.strip()), "")
+    counts = {d: _count_outside_quotes(first, d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _count_outside_quotes(line: str, delimiter: str) -> int:
+    """How many times ``delimiter`` separates fields in one CSV line."""
+    return sum(1 for _ in next(csv.reader([line], delimiter=delimiter), [])) - 1
+
+
+def _parse_csv(data: bytes, delimiter: str, *, engine: Any) -> pd.DataFrame:
+    """pandas' CSV reader with every column as text and nothing turned into NaN."""
+    grid = pd.read_csv(
+        io.BytesIO(data),
+        sep=delimiter,
+        header=None,
+        dtype=str,
+        engine=engine,
+        keep_default_na=False,
+        skip_blank_lines=True,
+    )
+    return grid.fillna("")
+
+
+def _parse_ragged(data: bytes, delimiter: str) -> pd.DataFrame:
+    """Rows with more fields than the header keep the first ones (a bad row never stops us)."""
+    width = len(next(csv.reader(io.StringIO(data.decode("utf-8")), delimiter=delimiter), []))
+    grid = pd.read_csv(
+        io.BytesIO(data),
+        sep=delimiter,
+        header=None,
+        names=range(width),
+        dtype=str,
+        engine="python",
+        keep_default_na=False,
+        on_bad_lines=lambda fields: fields[:width],
+    )
+    return grid.fillna("")
+
+
+# --------------------------------------------------------------------------- workbooks
+
+
+def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
+    """One sheet of a workbook (the first if not named) as a headerless grid of text."""
+    from python_calamine import CalamineError, CalamineWorkbook  # heavy: load on first use
+
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        names = list(book.sheet_names)
+        if sheet is not None and sheet not in names:
+            listed = ", ".join(repr(n) for n in names)
+            raise InputError(f"{path}: no sheet named {sheet!r}; the workbook has {listed}")
+        rows = book.get_sheet_by_name(sheet or names[0]).to_python(skip_empty_area=False)
+    except CalamineError as exc:
+        raise InputError(f"{path}: cannot read the workbook ({exc})") from None
+    return _grid(rows)
+
+
+def _grid(rows: list[list[Any]]) -> pd.DataFrame:
+    """Cells as text, column by column; trailing blank rows dropped."""
+    while rows and not any(cell not in ("", None) for cell in rows[-1]):
+        rows.pop()
+    if not rows:
+        return pd.DataFrame()
+    width = max(len(r) for r in rows)
+    columns = zip(*(r + [""] * (width - len(r)) for r in rows), strict=True)
+    return pd.DataFrame({i: _text_column(list(c)) for i, c in enumerate(columns)}, dtype="str")
+
+
+def _text_column(cells: list[Any]) -> list[str]:
+    """One workbook column as text; all-text columns pass through untouched."""
+    if all(type(cell) is str for cell in cells):
+        return cells
+    return [_cell_text(cell) for cell in cells]
+
+
+def _cell_text(cell: Any) -> str:
+    """A workbook cell as the text a person sees: 501234567.0 is "501234567", exactly."""
+    if isinstance(cell, str):
+        return cell
+    if isinstance(cell, bool):
+        return "TRUE" if cell else "FALSE"
+    if isinstance(cell, float):
+        return str(int(cell)) if cell.is_integer() else repr(cell)
+    if isinstance(cell, datetime | date | time):
+        return cell.isoformat()
+    if isinstance(cell, timedelta):
+        return str(cell)
+    return "" if cell is None else str(cell)
+
+
+# --------------------------------------------------------------------------- mapping
+
+
+def load_leads(campaign: Campaign, *, path: Path | None = None) -> pd.DataFrame:
+    """The campaign's sheet as ``row, phone_raw, region, var.<Name>…, meta.<key>…``.
+
+    ``row`` is the 1-based data row (header excluded). ``region`` is the row's country
+    column read as a region code, else the campaign's default; unknown countries are ``ZZ``
+    so only numbers written with a country code can pass.
+    """
+    source = path or campaign.leads
+    sheet = read_sheet(source, sheet=campaign.sheet)
+    columns = campaign.columns
+    frame = pd.DataFrame({"row": np.arange(1, len(sheet) + 1, dtype=np.int64)})
+    frame["phone_raw"] = _column(sheet, columns.phone, "phone", source)
+    frame["region"] = _regions(sheet, campaign, source)
+    for name, header in columns.variables.items():
+        frame[f"var.{name}"] = _column(sheet, header, f"variables.{name}", source)
+    for key, header in columns.metadata.items():
+        frame[f"meta.{key}"] = _column(sheet, header, f"metadata.{key}", source)
+    return frame
+
+
+def _column(sheet: pd.DataFrame, header: str, field: str, path: Path) -> pd.Series:
+    """The sheet column a campaign field names, matched without regard to case or padding."""
+    wanted = _header_key(header)
+    found = [i for i, h in enumerate(sheet.columns) if _header_key(str(h)) == wanted]
+    if not found:
+        available = ", ".join(repr(str(h)) for h in sheet.columns if str(h)) or "(none)"
+        raise InputError(
+            f"{path}: no column {header!r} (campaign [columns] {field}); "
+            f"the sheet's columns are {available}"
+        )
+    if len(found) > 1:
+        places = " and ".join(str(i + 1) for i in found)
+        raise InputError(
+            f"{path}: column {header!r} appears more than once (columns {places}); rename one"
+        )
+    return sheet.iloc[:, found[0]].reset_index(drop=True).astype("str")
+
+
+def _header_key(text: str) -> str:
+    """How headers are compared: cleaned and case-folded."""
+    return clean_header(text).casefold()
+
+
+def _regions(sheet: pd.DataFrame, campaign: Campaign, path: Path) -> pd.Series:
+    """The region code each row's number is read in."""
+    default = campaign.default_region
+    if campaign.columns.country is None:
+        return pd.Series(default, index=range(len(sheet)), dtype="str")
+    values = _column(sheet, campaign.columns.country, "country", path)
+    codes = {v: _region_of(v, default) for v in values.unique().tolist()}
+    return values.map(codes).astype("str")
+
+
+def _region_of(value: str, default: str) -> str:
+    """A country cell's region: blank → the default; unrecognised → ``ZZ`` (unknown)."""
+    if not value.strip():
+        return default
+    return phones.region_for_country(value) or "ZZ"
+
+
+# --------------------------------------------------------------------------- classifying
+
+
+def classify(
+    frame: pd.DataFrame,
+    campaign: Campaign,
+    *,
+    dnc: DncIndex,
+    now: datetime,
+    cooldown: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Add ``phone``, ``status``, ``reason`` and ``timezone`` to :func:`load_leads`' frame.
+
+    ``cooldown`` maps a number to the campaign that called it within ``[dedupe]
+    cooldown_days``; the caller (the ledger) decides which numbers those are.
+    """
+    regions = frame["region"] if (frame["region"] != campaign.default_region).any() else None
+    numbers = phones.normalize_column(
+        frame["phone_raw"],
+        region=campaign.default_region,
+        regions=regions,
+        from_numbers=campaign.from_numbers,
+    )
+    out = frame.copy()
+    out["phone"] = numbers["phone"]
+    status = np.where(numbers["reason"] == "", LeadStatus.PENDING.value, LeadStatus.INVALID.value)
+    reason = numbers["reason"].to_numpy(dtype=object)
+    status = status.astype(object)
+    _mark_duplicates(out, status, reason)
+    _mark_cooldown(out, status, reason, cooldown or {}, campaign)
+    _mark_dnc(out, status, reason, dnc, campaign.agent_id, now)
+    out["status"] = pd.Series(status, index=out.index, dtype="str")
+    out["reason"] = pd.Series(reason, index=out.index, dtype="str")
+    out["timezone"] = _zones(out["phone"], campaign)
+    return out
+
+
+def _mark_duplicates(frame: pd.DataFrame, status: Any, reason: Any) -> None:
+    """Second and later rows of a number: ``duplicate of row N`` (N = the first row)."""
+    valid = np.flatnonzero(status == LeadStatus.PENDING.value)
+    codes, _ = pd.factorize(frame["phone"].iloc[valid])
+    _, first = np.unique(codes, return_index=True)
+    repeat = first[codes] != np.arange(len(codes))
+    if not repeat.any():
+        return
+    rows = frame["row"].to_numpy()[valid]
+    first_rows = rows[first[codes[repeat]]]
+    status[valid[repeat]] = LeadStatus.DUPLICATE.value
+    reason[valid[repeat]] = [f"duplicate of row {r}" for r in first_rows.tolist()]
+
+
+def _mark_cooldown(
+    frame: pd.DataFrame, status: Any, reason: Any, cooldown: Mapping[str, str], campaign: Campaign
+) -> None:
+    """Numbers another campaign called recently: ``duplicate`` with the campaign named."""
+    if not cooldown:
+        return
+    days = campaign.dedupe.cooldown_days
+    within = f" within {days} days" if days else ""
+    pending = np.flatnonzero(status == LeadStatus.PENDING.value)
+    for row, number in zip(pending.tolist(), frame["phone"].iloc[pending].tolist(), strict=True):
+        other = cooldown.get(number)
+        if other is not None:
+            status[row] = LeadStatus.DUPLICATE.value
+            reason[row] = f"called in campaign {other}{within}"
+
+
+def _mark_dnc(
+    frame: pd.DataFrame, status: Any, reason: Any, dnc: DncIndex, agent_id: str, now: datetime
+) -> None:
+    """Numbers on the DNC cache or a suppression file for this agent at ``now``."""
+    pending = np.flatnonzero(status == LeadStatus.PENDING.value)
+    if not len(pending) or not len(dnc):
+        return
+    why = dnc.blocked(frame["phone"].iloc[pending], agent_id=agent_id, now=now).to_numpy(object)
+    hit = why != ""
+    status[pending[hit]] = LeadStatus.DNC_BLOCKED.value
+    reason[pending[hit]] = why[hit]
+
+
+def _zones(numbers: pd.Series, campaign: Campaign) -> pd.Series:
+    """Each valid number's calling-window zone ("" for invalid rows)."""
+    pinned = campaign.window.pinned_zone if campaign.window else None
+    default = zone_for_region(campaign.default_region)
+    return zones_for_numbers(numbers, pinned=pinned, default_zone=default)
+
+
+def summarize(frame: pd.DataFrame) -> dict[str, int]:
+    """Counts for a person: rows, valid numbers, invalid (and by reason), duplicates, DNC, to call.
+
+    Keys: ``rows``, ``valid``, ``invalid``, ``invalid:<reason>`` for each reason seen,
+    ``duplicate``, ``dnc_blocked``, ``to_call``.
+    """
+    status = frame["status"]
+    counts = {"rows": len(frame), "valid": int((frame["phone"] != "").sum())}
+    invalid = frame.loc[status == LeadStatus.INVALID.value, "reason"]
+    counts["invalid"] = len(invalid)
+    for why, n in invalid.value_counts().sort_index().items():
+        counts[f"invalid:{why}"] = int(n)
+    counts["duplicate"] = int((status == LeadStatus.DUPLICATE.value).sum())
+    counts["dnc_blocked"] = int((status == LeadStatus.DNC_BLOCKED.value).sum())
+    counts["to_call"] = int((status == LeadStatus.PENDING.value).sum())
+    return counts
