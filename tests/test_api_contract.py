@@ -9,6 +9,7 @@ a clock minute is 0.6 s of wall time; every sandbox a test starts is stopped by 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -102,7 +103,10 @@ def legs(sb: Sandbox, to: str) -> int:
 # --------------------------------------------------------------------------- answer shapes
 
 
-async def test_201_dialed_is_a_call_with_one_carrier_leg() -> None:
+async def test_201_dialed_is_a_call_with_one_carrier_leg(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
     async with running() as (sb, client):
         answer = await client.place_call(call(metadata={"lead": "7"}), idempotency_key=key())
         assert isinstance(answer, Dialed) and answer.http_status == 201
@@ -110,6 +114,9 @@ async def test_201_dialed_is_a_call_with_one_carrier_leg() -> None:
         got = await client.get_call(answer.call_id)
         assert (got.to, got.from_, got.metadata["lead"]) == (TO, FROM, "7")
         assert legs(sb, TO) == 1
+        logged = "\n".join(record.getMessage() for record in caplog.records)
+        assert sb.api_key not in logged and TO not in logged
+        assert "+97250*****67" in logged
 
 
 async def test_200_dnc_blocked_writes_a_call_row_but_no_leg() -> None:
@@ -425,6 +432,10 @@ async def test_a_lowered_limit_mid_run_is_followed() -> None:
 async def test_rate_headers_are_exposed_after_each_answer() -> None:
     async with running(rpm=60, rate_limit=60) as (sb, client):
         await client.list_agents()
+        await client.place_call(call(), idempotency_key=key())
+        await client.list_dnc()
+        # one budget for every kind of request
+        assert client.budget.requests_sent == sum(client.stats.values()) == 3
         assert client.rate.limit == 60
         assert client.rate.remaining is not None and client.rate.remaining < 60
         assert client.rate.reset is not None and client.rate.reset > sb.clock.time()
