@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from dialer import phones
 from dialer.errors import InputError
@@ -61,6 +64,7 @@ class DncIndex:
         self, entries: Iterable[DncEntry] = (), *, suppressed: Mapping[str, str] | None = None
     ) -> None:
         self._entries: dict[str, list[DncEntry]] = {}
+        self._array: pa.Array | None = None
         for entry in entries:
             self._entries.setdefault(entry.phone_number, []).append(entry)
         for number, name in (suppressed or {}).items():
@@ -85,21 +89,22 @@ class DncIndex:
     def blocked(self, phones: pd.Series, *, agent_id: str, now: datetime) -> pd.Series:
         """Reason text per number ("" = may be called), aligned with ``phones``.
 
-        The blocking set is built once for this agent and instant; membership is a plain dict
-        lookup per number (faster than ``Series.isin`` on the pyarrow string dtype).
+        Membership is one hash lookup per number in C (pyarrow ``is_in``; pandas' ``isin``
+        on the string dtype is 15x slower), then the rule runs only for the numbers found.
         """
-        active = self._active(agent_id=agent_id, now=now)
-        reasons = [active.get(p, "") for p in phones.tolist()] if active else [""] * len(phones)
+        reasons = np.full(len(phones), "", dtype=object)
+        if self._entries and len(phones):
+            listed = pc.is_in(pa.array(phones, type=pa.string()), value_set=self._numbers())
+            hits = np.flatnonzero(np.asarray(pc.fill_null(listed, False), dtype=bool))
+            for row, number in zip(hits.tolist(), phones.iloc[hits].tolist(), strict=True):
+                reasons[row] = self.match_reason(number, agent_id=agent_id, now=now) or ""
         return pd.Series(reasons, index=phones.index, dtype="str")
 
-    def _active(self, *, agent_id: str, now: datetime) -> dict[str, str]:
-        """Number → reason text for every number blocked for ``agent_id`` at ``now``."""
-        active: dict[str, str] = {}
-        for number in self._entries:
-            reason = self.match_reason(number, agent_id=agent_id, now=now)
-            if reason:
-                active[number] = reason
-        return active
+    def _numbers(self) -> pa.Array:
+        """Every listed number, as a pyarrow array (built once)."""
+        if self._array is None:
+            self._array = pa.array(list(self._entries), type=pa.string())
+        return self._array
 
 
 def read_suppression_file(path: Path, *, region: str) -> set[str]:

@@ -250,15 +250,26 @@ def _row_regions(
 
 def _clean_arrow(text: pa.Array) -> pa.Array:
     """:func:`clean` for a whole array, as pyarrow kernels (scientific notation aside)."""
+    if isinstance(text, pa.ChunkedArray):  # the pyarrow CSV reader hands over chunks
+        text = text.combine_chunks()
     text = text.cast(pa.string())
     non_ascii = pc.invert(pc.string_is_ascii(text))
     if pc.any(non_ascii).as_py():
         odd = pc.replace_substring_regex(text.filter(non_ascii), _INVISIBLE, "")
         odd = pc.utf8_normalize(odd, form="NFKC")
         text = pc.replace_with_mask(text, non_ascii, odd)
-    text = pc.replace_substring_regex(text, _EXCEL_FLOAT, r"\1")
-    text = pc.replace_substring_regex(text, _TRUNK_IN_BRACKETS, "")
+    text = _where_contains(text, ".", _EXCEL_FLOAT, r"\1")
+    text = _where_contains(text, "(0)", _TRUNK_IN_BRACKETS, "")
     return pc.replace_substring_regex(text, _SEPARATORS, "")
+
+
+def _where_contains(text: pa.Array, literal: str, pattern: str, replacement: str) -> pa.Array:
+    """A regex replacement run only on the rows that contain ``literal`` (most do not)."""
+    rows = pc.match_substring(text, literal)
+    if not pc.any(rows).as_py():
+        return text
+    changed = pc.replace_substring_regex(text.filter(rows), pattern, replacement)
+    return pc.replace_with_mask(text, rows, changed)
 
 
 def _slow_path(
