@@ -263,7 +263,8 @@ def load_campaign(path: Path) -> Campaign:
     try:
         return Campaign.model_validate(data, context={"base": path.parent})
     except ValidationError as exc:
-        errors = exc.errors()
+        # a misspelt key also makes the real one "required": name the typo first
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
         raise ConfigError(f"{path}: {_describe(errors[0])}{more}") from None
 
