@@ -65,11 +65,11 @@ async def http() -> AsyncIterator[OpenSession]:
 
 @pytest.fixture
 def eventually() -> Eventually:
-    """``await eventually(check, timeout=5)``: poll ``check()`` until true (short real sleeps)."""
+    """``await eventually(check, within=5)``: poll ``check()`` until true (short real sleeps)."""
 
-    async def wait(check: Callable[[], bool], *, timeout: float = 5.0) -> None:
+    async def wait(check: Callable[[], bool], *, within: float = 5.0) -> None:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while not check():
             if loop.time() > deadline:
                 raise AssertionError("condition not reached in time")

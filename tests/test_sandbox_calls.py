@@ -184,7 +184,7 @@ async def test_at_capacity_the_call_is_queued_and_dialled_later(
     assert (answer["status"], answer["queue_position"]) == ("queued", 1)
     assert answer["id"] not in sb.calls  # a queue entry id, not a call id
     await eventually(lambda: len(sb.carrier_legs) == 2)
-    later = [c for c in sb.calls.values() if c["to"] == "+972501234568"][0]
+    later = next(c for c in sb.calls.values() if c["to"] == "+972501234568")
     assert later["metadata"]["queued"] is True and later["metadata"]["k"] == "v"
     assert later["metadata"]["queue_id"] == answer["id"]
     assert later["metadata"]["queue_wait_seconds"] > 0
@@ -200,7 +200,7 @@ async def test_queued_number_put_on_dnc_while_waiting_is_not_dialled(
     sb.add_dnc("+972501234568")
     await eventually(lambda: any(c["status"] == "dnc_blocked" for c in sb.calls.values()))
     assert sb.carrier_legs == [TO]
-    blocked = [c for c in sb.calls.values() if c["status"] == "dnc_blocked"][0]
+    blocked = next(c for c in sb.calls.values() if c["status"] == "dnc_blocked")
     assert blocked["metadata"]["queue_id"] == answer["id"]
 
 

@@ -143,7 +143,7 @@ async def test_capacity_counts_ringing_and_live_calls(
             async with session.post("/calls", json=payload) as resp:
                 assert resp.status in (201, 202)
             assert sb.world.live <= 3
-    await eventually(lambda: len(sb.carrier_legs) == 40, timeout=10)
+    await eventually(lambda: len(sb.carrier_legs) == 40, within=10)
     assert sorted(sb.carrier_legs) == numbers  # each dialled exactly once
 
 
