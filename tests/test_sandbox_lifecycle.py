@@ -182,3 +182,10 @@ def test_bad_scenario_files_name_the_problem(tmp_path: Path, text: str, words: s
     path.write_text(text)
     with pytest.raises(ConfigError, match=words):
         Scenario.from_toml(path)
+
+
+def test_the_shipped_example_scenario_loads() -> None:
+    path = Path(__file__).parent.parent / "dialer" / "sandbox" / "scenario.example.toml"
+    scenario = Scenario.from_toml(path)
+    assert scenario.outcome(1, "+972501110002", 2) == "completed"
+    assert scenario == Scenario(overrides=scenario.overrides)  # the rest are the defaults
