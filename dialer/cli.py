@@ -1,20 +1,448 @@
 """The command line: parse, call the library, print. Nothing else lives here.
 
-Exit codes (DESIGN.md §4): 0 finished; 1 bad input or config; 2 usage; 3 interrupted,
-resumable; 4 stopped by the API, resumable.
+Exit codes (DESIGN.md §4): 0 finished (or waiting for a retry or window time); 1 bad input
+or config; 2 usage; 3 interrupted, resumable; 4 stopped by the API, resumable.
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import json
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
 import click
+from rich.console import Console
 
 from dialer import __version__
+from dialer import campaign as ops
+from dialer.console import ProgressView, counts_table, ending_message
+from dialer.dispatch import Dispatcher, RunOptions, RunResult
+from dialer.errors import DialerError
+from dialer.store import Ledger
+
+T = TypeVar("T")
+EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_API_STOP = 0, 1, 2, 3, 4
+ENDING_EXIT = {
+    "finished": EXIT_OK,
+    "waiting": EXIT_OK,
+    "interrupted": EXIT_INTERRUPTED,
+    "stopped": EXIT_API_STOP,
+}
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+db_option = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="DIALER_DB",
+    default="dialer.db",
+    show_default=True,
+    help="The SQLite ledger (env DIALER_DB).",
+)
+
+
+def fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
+    """Print one clear line to stderr and exit."""
+    errors.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    raise SystemExit(code)
+
+
+def open_ledger(path: Path) -> Ledger:
+    """The ledger at ``path``; a LedgerError becomes one line and exit 1."""
+    try:
+        return Ledger(path)
+    except DialerError as error:
+        fail(str(error))
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``15m``, ``2h``, ``1d`` -> timedelta."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        return timedelta(seconds=float(text[:-1]) * units[text[-1]])
+    except (KeyError, ValueError, IndexError):
+        raise click.BadParameter(f"{text!r} is not a duration like 90s, 15m, 2h or 1d") from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dialer")
 def cli() -> None:
     """Run outbound-call campaigns on Yappr from a spreadsheet of leads."""
+
+
+# -- validate -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("campaign_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--leads", type=click.Path(dir_okay=False, path_type=Path), help="Override the sheet."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Per-row status CSV (default: NAME.validation.csv).",
+)
+@click.option("--sandbox", is_flag=True, help="Check DNC against the built-in sandbox.")
+@db_option
+def validate(
+    campaign_file: Path, leads: Path | None, out: Path | None, sandbox: bool, db_path: Path
+) -> None:
+    """Preflight a campaign: read, normalise, dedupe, screen; place no call."""
+    ledger = open_ledger(db_path)
+    try:
+        summary, written = _guard(
+            lambda: _with_connection(
+                sandbox,
+                lambda conn: ops.validate_campaign(
+                    campaign_file, ledger=ledger, connection=conn, leads=leads, out=out
+                ),
+            )
+        )
+    finally:
+        ledger.close()
+    console.print(counts_table(f"validate {campaign_file}", summary))
+    console.print(f"Per-row statuses written to {written}")
+
+
+# -- run / resume ---------------------------------------------------------------------------
+
+
+def _run_options(max_wait: str, sync_interval: float, redial_unknown: bool) -> RunOptions:
+    return RunOptions(
+        max_wait=parse_duration(max_wait),
+        sync_interval=sync_interval,
+        redial_unknown=redial_unknown,
+    )
+
+
+max_wait_option = click.option(
+    "--max-wait",
+    default="15m",
+    show_default=True,
+    help="Keep running while the next due lead is at most this far away (90s, 15m, 2h).",
+)
+sync_option = click.option(
+    "--sync-interval",
+    type=click.FloatRange(min=0.5),
+    default=5.0,
+    show_default=True,
+    help="Seconds between outcome syncs while calls are live.",
+)
+sandbox_options = [
+    click.option("--sandbox", is_flag=True, help="Run against the built-in sandbox, in-process."),
+    click.option(
+        "--time-scale",
+        type=click.FloatRange(min=0.001),
+        default=1.0,
+        show_default=True,
+        help="Sandbox only: how many times faster than real time calls run.",
+    ),
+]
+
+
+def _sandbox_flags(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(sandbox_options):
+        func = option(func)
+    return func
+
+
+@cli.command()
+@click.argument("campaign_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--leads", type=click.Path(dir_okay=False, path_type=Path), help="Override the sheet."
+)
+@db_option
+@max_wait_option
+@sync_option
+@_sandbox_flags
+def run(
+    campaign_file: Path,
+    leads: Path | None,
+    db_path: Path,
+    max_wait: str,
+    sync_interval: float,
+    sandbox: bool,
+    time_scale: float,
+) -> None:
+    """Import a campaign's leads and call them (continues it if already imported)."""
+    options = _run_options(max_wait, sync_interval, redial_unknown=False)
+    _dispatch_command(
+        db_path,
+        sandbox=sandbox,
+        time_scale=time_scale,
+        options=options,
+        campaign_file=campaign_file,
+        leads=leads,
+    )
+
+
+@cli.command()
+@click.argument("name")
+@db_option
+@click.option(
+    "--redial-unknown",
+    is_flag=True,
+    help="Resend calls whose fate is unknown after a crash (same key while the API keeps it).",
+)
+@max_wait_option
+@sync_option
+@_sandbox_flags
+def resume(
+    name: str,
+    db_path: Path,
+    redial_unknown: bool,
+    max_wait: str,
+    sync_interval: float,
+    sandbox: bool,
+    time_scale: float,
+) -> None:
+    """Continue a campaign exactly where it stopped."""
+    options = _run_options(max_wait, sync_interval, redial_unknown)
+    _dispatch_command(db_path, sandbox=sandbox, time_scale=time_scale, options=options, name=name)
+
+
+def _dispatch_command(
+    db_path: Path,
+    *,
+    sandbox: bool,
+    time_scale: float,
+    options: RunOptions,
+    campaign_file: Path | None = None,
+    leads: Path | None = None,
+    name: str | None = None,
+) -> None:
+    """Shared body of run and resume: import or find the campaign, dispatch, summarise."""
+    ledger = open_ledger(db_path)
+    try:
+        result, campaign_name = _guard(
+            lambda: _with_connection(
+                sandbox,
+                lambda conn: _import_and_dispatch(
+                    ledger, conn, options, campaign_file=campaign_file, leads=leads, name=name
+                ),
+                time_scale=time_scale,
+            )
+        )
+        console.print(counts_table(f"campaign {campaign_name}", result.counts))
+    finally:
+        ledger.close()
+    message = ending_message(result, campaign_name)
+    (console if result.ending in ("finished", "waiting") else errors).print(message)
+    raise SystemExit(ENDING_EXIT[result.ending])
+
+
+async def _import_and_dispatch(
+    ledger: Ledger,
+    connection: ops.Connection,
+    options: RunOptions,
+    *,
+    campaign_file: Path | None,
+    leads: Path | None,
+    name: str | None,
+) -> tuple[RunResult, str]:
+    if campaign_file is not None:
+        record, frame = await ops.prepare_run(
+            campaign_file, ledger=ledger, connection=connection, leads=leads
+        )
+        if frame is None:
+            console.print(f"Campaign {record.name!r} is already imported: continuing it.")
+    else:
+        assert name is not None
+        record = ops.find_campaign(ledger, name)
+    with ProgressView(console) as view:
+        result = await _interruptible(
+            lambda hook: ops.dispatch(
+                record,
+                ledger=ledger,
+                connection=connection,
+                options=options,
+                on_progress=view,
+                on_dispatcher=hook,
+            )
+        )
+    return result, record.name
+
+
+async def _interruptible(
+    start: Callable[[Callable[[Dispatcher], None]], Awaitable[RunResult]],
+) -> RunResult:
+    """First Ctrl-C (or SIGTERM) stops claiming and drains; a second cancels at once."""
+    loop = asyncio.get_running_loop()
+    holder: list[Dispatcher] = []
+    task = asyncio.ensure_future(start(holder.append))
+    presses = 0
+
+    def on_signal() -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1 and holder:
+            errors.print("Stopping: finishing requests in flight (Ctrl-C again to cancel)...")
+            holder[0].request_stop()
+        else:
+            task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        counts = holder[0].ledger.counts(holder[0].plan.name) if holder else {}
+        return RunResult(ending="interrupted", counts=counts)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+# -- status ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("name", required=False)
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(name: str | None, db_path: Path, as_json: bool) -> None:
+    """Show leads per status, live calls and the next opening."""
+    ledger = open_ledger(db_path)
+    try:
+        names = [name] if name else ledger.campaign_names()
+        reports = [_status_of(ledger, n) for n in names]
+    finally:
+        ledger.close()
+    if as_json:
+        click.echo(json.dumps(reports if name is None else reports[0], indent=2, default=str))
+        return
+    if not reports:
+        console.print(f"No campaigns in {db_path} yet.")
+    for report in reports:
+        console.print(
+            counts_table(f"campaign {report['name']} ({report['state']})", report["counts"])
+        )
+        console.print(
+            f"live calls: {report['live_calls']} · next opening: {report['next_due'] or 'none'}"
+            + (f" · {report['state_reason']}" if report["state_reason"] else "")
+        )
+
+
+# -- demo -----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--campaign",
+    "campaign_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("campaigns/demo.toml"),
+    show_default=True,
+    help="The campaign to run.",
+)
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=1.0),
+    default=100.0,
+    show_default=True,
+    help="How many times faster than real time the sandbox runs.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Folder for the demo's ledger and reports.",
+)
+def demo(campaign_file: Path, time_scale: float, out: Path) -> None:
+    """Run a sample campaign end to end against the built-in sandbox."""
+    if not campaign_file.exists():
+        fail(f"{campaign_file}: not found; run `dialer demo` from the project folder")
+    out.mkdir(parents=True, exist_ok=True)
+    db_path = out / "demo.db"
+    for stale in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+        stale.unlink(missing_ok=True)
+    console.print(f"Demo: {campaign_file} against the sandbox at x{time_scale:g} speed.")
+    options = RunOptions(max_wait=timedelta(hours=2), sync_interval=5.0)
+    try:
+        _dispatch_command(
+            db_path,
+            sandbox=True,
+            time_scale=time_scale,
+            options=options,
+            campaign_file=campaign_file,
+        )
+    except SystemExit as done:
+        _demo_reports(db_path, out)
+        raise done
+
+
+def _demo_reports(db_path: Path, out: Path) -> None:
+    """Export what the reports module offers for the demo campaign."""
+    try:
+        reports = importlib.import_module("dialer.reports")
+    except ImportError:
+        return
+    ledger = open_ledger(db_path)
+    try:
+        for name in ledger.campaign_names():
+            for suffix in reports.FORMATS:
+                target = out / f"{name}-report{suffix}"
+                try:
+                    reports.export(ledger, name, target)
+                except DialerError as error:
+                    fail(str(error), error.exit_code)
+                console.print(f"Report written: {target}")
+    finally:
+        ledger.close()
+
+
+# -- plumbing -------------------------------------------------------------------------------
+
+
+def _status_of(ledger: Ledger, name: str) -> dict[str, Any]:
+    try:
+        return ops.campaign_status(ledger, name)
+    except DialerError as error:
+        fail(str(error), error.exit_code)
+
+
+def _guard(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine; a DialerError becomes one clear line and its exit code."""
+    try:
+        return asyncio.run(_awaited(make))
+    except DialerError as error:
+        fail(str(error), error.exit_code)
+
+
+async def _awaited(make: Callable[[], Awaitable[T]]) -> T:
+    return await make()
+
+
+async def _with_connection(
+    sandbox: bool,
+    body: Callable[[ops.Connection], Awaitable[T]],
+    *,
+    time_scale: float = 1.0,
+) -> T:
+    """Call ``body`` with the environment's connection, or an in-process sandbox's."""
+    if not sandbox:
+        return await body(ops.connection_from_env())
+    async with _sandbox_connection(time_scale) as connection:
+        return await body(connection)
+
+
+@asynccontextmanager
+async def _sandbox_connection(time_scale: float) -> AsyncIterator[ops.Connection]:
+    from dialer.sandbox import Sandbox, SandboxConfig
+
+    async with Sandbox(SandboxConfig(time_scale=time_scale)) as sb:
+        console.print(f"Sandbox at {sb.base_url} (time x{time_scale:g}); no real calls are made.")
+        yield ops.Connection(sb.base_url, sb.api_key, sb.clock, account=sb.base_url)
 
 
 # -- sandbox --------------------------------------------------------------------------------
@@ -105,4 +533,5 @@ def sandbox_server(
 
 def main() -> None:
     """Console-script entry point."""
-    cli()
+    with suppress(KeyboardInterrupt):
+        cli()

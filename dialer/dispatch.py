@@ -1,0 +1,797 @@
+"""The dispatcher: place every call that should be placed, exactly once, as fast as allowed.
+
+How a call is placed (DESIGN.md promise 1):
+
+1. claim: the lead is due, inside its calling window and not on the DNC list;
+2. commit: the attempt is written to the ledger as ``dialing`` with a fresh attempt id;
+3. POST /calls with ``Idempotency-Key: <attempt id>``; the client resends the same bytes with
+   the same key after 429/5xx/timeouts, so the API places at most one call for it;
+4. record the answer (201 live, 200 DNC, 202 held by the platform, 4xx rejected).
+
+Outcomes come from one ``GET /calls?agent_id=…&updated_since=…`` sync for all live calls, not
+a GET per call. Calls are matched to attempts by call id, or by the ``dialer_attempt`` key we
+put in every call's metadata (queued, scheduled and handed-back calls have no call id yet).
+
+After a crash, attempts left ``dialing`` are looked up with GET /calls (callee, agent, creation
+time, our metadata) before anything else; if the API cannot tell, the lead becomes ``unknown``
+and is re-sent only on request (``--redial-unknown``), with the same key while the API still
+remembers it, so even that cannot place a second call.
+
+Shutdown has two steps: :meth:`Dispatcher.request_stop` stops claiming and lets requests in
+flight finish and be recorded; cancelling the run task stops at once, leaving at most the
+attempts in flight as ``dialing`` for the next run to reconcile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from dialer.api.client import YapprClient
+from dialer.api.models import (
+    Call,
+    CallRequest,
+    Dialed,
+    DncBlockedAnswer,
+    HandedBack,
+    PlaceCallResult,
+    QueuedAtCapacity,
+    ScheduledAnswer,
+    WorkflowAccepted,
+)
+from dialer.clock import Clock, parse_instant
+from dialer.dnc import DncIndex
+from dialer.errors import (
+    ApiError,
+    CampaignStop,
+    IdempotencyConflict,
+    LeadRejected,
+    RetryableError,
+)
+from dialer.models import LeadStatus
+from dialer.phones import mask
+from dialer.state import IN_FLIGHT, RetryPolicy, after_call, outcome_of
+from dialer.store import AttemptRecord, AttemptStart, LeadRecord, Ledger
+from dialer.window import CallingWindow
+
+log = logging.getLogger(__name__)
+S = LeadStatus
+
+#: How long the API keeps an Idempotency-Key (8 days, CONTRACT.md §3.3), with a day of margin.
+IDEMPOTENCY_MEMORY = timedelta(days=7)
+#: A platform-held call (queued/scheduled) with no call after its expiry plus this is given up.
+QUEUE_GRACE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignPlan:
+    """What the dispatcher needs to know about a campaign (from the ledger's snapshot)."""
+
+    name: str
+    agent_id: str
+    from_numbers: tuple[str, ...]
+    variable_names: tuple[str, ...]
+    metadata_names: tuple[str, ...]
+    window: CallingWindow | None
+    retry: RetryPolicy
+    max_live_calls: int
+
+
+@dataclass(slots=True)
+class RunOptions:
+    """Tuning of one run; the defaults suit the real API."""
+
+    sync_interval: float = 5.0  # clock seconds between outcome syncs while calls are live
+    sync_overlap: float = 30.0  # clock seconds re-read on every sync (late writes, skew)
+    request_poll_interval: float = 15.0  # clock seconds between workflow request polls
+    max_wait: timedelta = timedelta(minutes=15)  # wait this long for the next due lead
+    redial_unknown: bool = False
+    progress_interval: float = 1.0  # wall seconds between progress callbacks
+    seed: int | None = None
+
+
+@dataclass(slots=True)
+class RunResult:
+    """How a run ended, for the CLI to print and turn into an exit code."""
+
+    ending: str  # finished | waiting | interrupted | stopped
+    counts: dict[str, int]
+    next_due: datetime | None = None
+    stop_error: ApiError | None = None
+    placed: int = 0
+
+
+@dataclass(slots=True)
+class Progress:
+    """A snapshot for the progress display."""
+
+    counts: dict[str, int]
+    placed: int
+    live: int
+    started: datetime
+    now: datetime
+    requests: int = 0
+    rate_limited: int = 0
+
+
+@dataclass(slots=True)
+class _Open:
+    """An attempt whose call may still change: what the sync needs to match and follow it."""
+
+    attempt: AttemptRecord
+    status: LeadStatus
+    call_id: str | None = None
+    request_id: str | None = None
+    queue_id: str | None = None
+    held_until: datetime | None = None
+    last_update: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Dispatcher:
+    """Runs one campaign until every due lead is placed and followed, or it is told to stop."""
+
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        client: YapprClient,
+        plan: CampaignPlan,
+        clock: Clock,
+        dnc: Callable[[], DncIndex],
+        options: RunOptions | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.client = client
+        self.plan = plan
+        self.clock = clock
+        self._dnc = dnc
+        self.options = options or RunOptions()
+        self._on_progress = on_progress
+        self._rng = random.Random(self.options.seed)
+        self._open: dict[str, _Open] = {}  # attempt id -> open attempt
+        self._by_call: dict[str, str] = {}  # call id -> attempt id
+        self._by_request: dict[str, str] = {}  # workflow request id -> attempt id
+        self._by_queue: dict[str, str] = {}  # queue entry id -> attempt id
+        self._posts: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._stop_error: ApiError | None = None
+        self._placed = 0
+        self._started = clock.now()
+        self._sync_mark: datetime | None = None
+        self._last_progress = 0.0
+
+    # -- public ----------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Stop claiming new leads; requests in flight finish and are recorded."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> RunResult:
+        """Dispatch until done, waiting, interrupted or stopped by the API."""
+        self.ledger.set_campaign_state(self.plan.name, "running", now=self.clock.now())
+        self._load_open()
+        await self._reconcile_dialing()
+        if self.options.redial_unknown:
+            self._requeue_unknown()
+        followers = [
+            asyncio.create_task(self._sync_loop()),
+            asyncio.create_task(self._request_loop()),
+        ]
+        try:
+            ending = await self._dispatch_loop()
+        finally:
+            await self._drain_posts()
+            for task in followers:
+                task.cancel()
+            await asyncio.gather(*followers, return_exceptions=True)
+        return self._finish(ending)
+
+    # -- the loop --------------------------------------------------------------------------
+
+    async def _dispatch_loop(self) -> str:
+        """Fill free lines, then sleep until something changes; returns how the run ends."""
+        while True:
+            if self._stop_error is not None:
+                return "stopped"
+            if self._stopping:
+                return "interrupted"
+            self._fill_lines()
+            self._report_progress()
+            ending, wait = self._what_next()
+            if ending is not None:
+                return ending
+            await self._sleep(wait)
+
+    def _what_next(self) -> tuple[str | None, float]:
+        """Whether the run is over, and if not how long (clock seconds) to sleep at most."""
+        now = self.clock.now()
+        busy = self._posts or self._open_holding_lines()
+        next_due = self.ledger.next_due(self.plan.name)
+        if next_due is not None and next_due <= now and self._free_lines() > 0:
+            return None, 0.0
+        if busy:
+            return None, self.options.sync_interval
+        if next_due is None:
+            return "finished", 0.0
+        if next_due - now > self.options.max_wait:
+            return "waiting", 0.0
+        return None, max(0.0, (next_due - now).total_seconds())
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep on the clock until ``seconds`` pass or something wakes the loop."""
+        self._wake.clear()
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=self.clock.to_real(seconds))
+
+    def _free_lines(self) -> int:
+        """Lines of the live-call cap not held by a call in flight."""
+        return self.plan.max_live_calls - self._lines_in_use()
+
+    def _lines_in_use(self) -> int:
+        return len(self._posts) + self._open_holding_lines()
+
+    def _open_holding_lines(self) -> int:
+        return sum(1 for o in self._open.values() if o.status in IN_FLIGHT)
+
+    # -- claiming and placing --------------------------------------------------------------
+
+    def _fill_lines(self) -> None:
+        """Claim due leads for every free line and start their POSTs."""
+        free = self._free_lines()
+        while free > 0 and not self._stopping and self._stop_error is None:
+            now = self.clock.now()
+            leads = self.ledger.due_leads(self.plan.name, now=now, limit=max(free * 2, 16))
+            if not leads:
+                return
+            starts = self._screen(leads, now=now, limit=free)
+            if starts:  # the others were scheduled or blocked: they are no longer due
+                self._start(starts, now=now)
+                free -= len(starts)
+
+    def _screen(self, leads: list[LeadRecord], *, now: datetime, limit: int) -> list[LeadRecord]:
+        """Keep leads that may be called now; schedule or block the others in the ledger."""
+        chosen: list[LeadRecord] = []
+        index = self._dnc()
+        for lead in leads:
+            if len(chosen) >= limit:
+                break
+            entry_reason = index.match_reason(lead.phone, agent_id=self.plan.agent_id, now=now)
+            if entry_reason:
+                self.ledger.move_lead(
+                    lead.id, old=lead.status, new=S.DNC_BLOCKED, reason=entry_reason, now=now
+                )
+                continue
+            opening = self._opening(lead, now)
+            if opening is not None:
+                reason = f"outside calling window; next opening {opening.isoformat()}"
+                self.ledger.move_lead(
+                    lead.id,
+                    old=lead.status,
+                    new=S.SCHEDULED,
+                    reason=reason,
+                    now=now,
+                    next_attempt_at=opening,
+                )
+                continue
+            chosen.append(lead)
+        return chosen
+
+    def _opening(self, lead: LeadRecord, now: datetime) -> datetime | None:
+        """None if the lead's window is open now, else its next opening."""
+        window = self.plan.window
+        if window is None or window.is_open(lead.timezone, now):
+            return None
+        # A window that never opens again still must not dial: look again in a day.
+        return window.next_opening(lead.timezone, now) or now + timedelta(days=1)
+
+    def _start(self, leads: list[LeadRecord], *, now: datetime) -> None:
+        """Commit every attempt (one fsync), then let their POSTs go."""
+        pairs = [(self._attempt_for(lead), lead.status) for lead in leads]
+        self.ledger.begin_attempts(pairs, now=now)
+        for (start, _old), lead in zip(pairs, leads, strict=True):
+            record = AttemptRecord(
+                id=start.id,
+                lead_id=lead.id,
+                number=start.number,
+                phone=start.phone,
+                from_number=start.from_number,
+                body=start.body,
+                started_at=now,
+                shape=None,
+                call_id=None,
+                request_id=None,
+                queue_id=None,
+                lead_status=S.DIALING,
+            )
+            self._launch(record)
+
+    def _launch(self, attempt: AttemptRecord) -> None:
+        task = asyncio.create_task(self._place(attempt))
+        self._posts.add(task)
+        task.add_done_callback(self._post_done)
+
+    def _post_done(self, task: asyncio.Task[None]) -> None:
+        self._posts.discard(task)
+        self._wake.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("placing a call failed unexpectedly", exc_info=task.exception())
+
+    def _attempt_for(self, lead: LeadRecord) -> AttemptStart:
+        """A fresh attempt: its id is the Idempotency-Key and goes into the call's metadata."""
+        attempt_id = str(uuid.uuid4())
+        names = self.plan.variable_names
+        variables = dict(zip(names, lead.fields[: len(names)], strict=True))
+        metadata: dict[str, str] = {
+            k: v
+            for k, v in zip(self.plan.metadata_names, lead.fields[len(names) :], strict=True)
+            if v != ""
+        }
+        metadata |= {
+            "dialer_campaign": self.plan.name,
+            "dialer_row": str(lead.row),
+            "dialer_attempt": attempt_id,
+        }
+        from_number = self.plan.from_numbers[lead.row % len(self.plan.from_numbers)]
+        request = CallRequest(
+            agent_id=self.plan.agent_id,
+            to=lead.phone,
+            from_=from_number,
+            variables={k: v for k, v in variables.items() if v != ""},
+            metadata=metadata,
+        )
+        return AttemptStart(
+            id=attempt_id,
+            lead_id=lead.id,
+            number=lead.attempts + 1,
+            phone=lead.phone,
+            from_number=from_number,
+            body=request.body().decode("utf-8"),
+        )
+
+    async def _place(self, attempt: AttemptRecord) -> None:
+        """POST one attempt (same key and bytes on every retry) and record the answer."""
+        request = CallRequest.model_validate_json(attempt.body)
+        try:
+            result = await self.client.place_call(request, idempotency_key=attempt.id)
+        except ApiError as error:
+            self._record_error(attempt, error)
+            return
+        self._placed += 1
+        self._record_answer(attempt, result)
+
+    # -- recording answers -----------------------------------------------------------------
+
+    def _record_answer(self, attempt: AttemptRecord, result: PlaceCallResult) -> None:
+        """Write the POST answer and move the lead: live, DNC-blocked or held by the platform."""
+        now = self.clock.now()
+        status = result.http_status
+        if isinstance(result, Dialed):
+            self._mark_live(attempt, call_id=result.id, http_status=status, now=now)
+        elif isinstance(result, DncBlockedAnswer):
+            reason = "dnc: api" + (f" ({result.dnc_reason})" if result.dnc_reason else "")
+            self.ledger.update_attempt(
+                attempt.id,
+                now=now,
+                http_status=status,
+                shape="dnc_blocked",
+                call_id=result.call_id,
+                call_status="dnc_blocked",
+                outcome=S.DNC_BLOCKED.value,
+                lead_move=(S.DIALING, S.DNC_BLOCKED, reason),
+            )
+        else:
+            self._mark_held(attempt, result, now=now)
+
+    def _mark_live(
+        self, attempt: AttemptRecord, *, call_id: str, http_status: int | None, now: datetime
+    ) -> None:
+        """A call exists: remember its id so the sync can follow it."""
+        opened = self._open.get(attempt.id) or _Open(attempt=attempt, status=S.DIALING)
+        fields: dict[str, Any] = {"call_id": call_id, "call_status": "ringing"}
+        if http_status is not None:
+            fields |= {"http_status": http_status, "shape": "dialed"}
+        self.ledger.update_attempt(
+            attempt.id,
+            now=now,
+            lead_move=(opened.status, S.LIVE, "call in progress"),
+            **fields,
+        )
+        opened.status = S.LIVE
+        opened.call_id = call_id
+        self._open[attempt.id] = opened
+        self._by_call[call_id] = attempt.id
+
+    def _mark_held(self, attempt: AttemptRecord, result: PlaceCallResult, *, now: datetime) -> None:
+        """A 202: the platform holds the call. Never re-sent; the sync finds the call later."""
+        opened = _Open(attempt=attempt, status=S.PLATFORM_QUEUED)
+        shape, reason = "handed_back", "handed back to the platform queue"
+        fields: dict[str, Any] = {}
+        if isinstance(result, WorkflowAccepted):
+            shape, reason = "workflow", "workflow call request accepted"
+            opened.request_id = result.request_id
+            fields["request_id"] = result.request_id
+            self._by_request[result.request_id] = attempt.id
+        elif isinstance(result, QueuedAtCapacity):
+            shape, reason = "queued", f"queued by the platform (position {result.queue_position})"
+            if result.id:
+                opened.queue_id = result.id
+                fields["queue_id"] = result.id
+                self._by_queue[result.id] = attempt.id
+        elif isinstance(result, ScheduledAnswer):
+            shape = "scheduled"
+            reason = f"scheduled by the platform for {result.scheduled_for}"
+        elif not isinstance(result, HandedBack):
+            shape, reason = "accepted", "accepted by the platform"
+        opened.held_until = _held_until(result, now)
+        fields["held_until"] = opened.held_until
+        self.ledger.update_attempt(
+            attempt.id,
+            now=now,
+            http_status=result.http_status,
+            shape=shape,
+            lead_move=(S.DIALING, S.PLATFORM_QUEUED, reason),
+            **fields,
+        )
+        self._open[attempt.id] = opened
+
+    def _record_error(self, attempt: AttemptRecord, error: ApiError) -> None:
+        """A POST that ended in an error: reject the lead, stop the campaign, or mark unknown."""
+        now = self.clock.now()
+        fields: dict[str, Any] = {
+            "http_status": error.status or None,
+            "failure_code": error.code or None,
+            "error_message": error.message[:500],
+        }
+        if isinstance(error, CampaignStop):
+            self._give_back(attempt, error, fields, now)
+        elif isinstance(error, LeadRejected) or (
+            400 <= error.status < 500 and not _ambiguous(error)
+        ):
+            reason = f"rejected by the API: {error.code or error.status}"
+            self.ledger.update_attempt(
+                attempt.id,
+                now=now,
+                shape="rejected",
+                outcome=S.REJECTED.value,
+                lead_move=(S.DIALING, S.REJECTED, reason),
+                **fields,
+            )
+        else:
+            reason = (
+                f"the API did not confirm the call ({error.code or error.status or 'no answer'});"
+                " resume with --redial-unknown to resend it under the same key"
+            )
+            self.ledger.update_attempt(
+                attempt.id, now=now, lead_move=(S.DIALING, S.UNKNOWN, reason), **fields
+            )
+            self._open[attempt.id] = _Open(attempt=attempt, status=S.UNKNOWN)
+
+    def _give_back(
+        self, attempt: AttemptRecord, error: ApiError, fields: dict[str, Any], now: datetime
+    ) -> None:
+        """A campaign stop: nothing was placed, so the lead gets its attempt back."""
+        back_to = S.RETRY_WAIT if attempt.number > 1 else S.PENDING
+        self.ledger.update_attempt(
+            attempt.id,
+            now=now,
+            shape="stopped",
+            lead_move=(S.DIALING, back_to, f"waiting: campaign stopped ({error.code})"),
+            next_attempt_at=now if back_to == S.RETRY_WAIT else None,
+            uncount=True,
+            **fields,
+        )
+        if self._stop_error is None:
+            self._stop_error = error
+        self._wake.set()
+
+    # -- following calls -------------------------------------------------------------------
+
+    async def _sync_loop(self) -> None:
+        """Pull changed calls every ``sync_interval`` while any attempt is open."""
+        while True:
+            if self._open and any(o.status != S.UNKNOWN for o in self._open.values()):
+                try:
+                    await self._sync_once()
+                except CampaignStop as error:
+                    self._stop_error = self._stop_error or error
+                    self._wake.set()
+                except ApiError as error:
+                    log.warning("outcome sync failed, will retry: %s", error)
+            await self.clock.sleep(self.options.sync_interval)
+
+    async def _sync_once(self) -> None:
+        """One GET /calls?updated_since pass over every page; applies what changed."""
+        started = self.clock.now()
+        since = self._sync_since()
+        changed = False
+        async for call in self.client.list_calls(agent_id=self.plan.agent_id, updated_since=since):
+            changed |= self._apply_call(call)
+        self._sync_mark = started
+        if changed:
+            self._wake.set()
+
+    def _sync_since(self) -> datetime:
+        """Re-read a little overlap each time; the first sync goes back to the oldest attempt."""
+        if self._sync_mark is not None:
+            return self._sync_mark - timedelta(seconds=self.options.sync_overlap)
+        oldest = min((o.attempt.started_at for o in self._open.values()), default=self._started)
+        return oldest - timedelta(minutes=5)
+
+    def _match(self, call: Call) -> _Open | None:
+        """The open attempt this call belongs to, by call id or by our metadata."""
+        metadata = call.metadata or {}
+        attempt_id = (
+            self._by_call.get(call.id)
+            or _text(metadata.get("dialer_attempt"))
+            or self._by_request.get(_text(metadata.get("workflow_request_id")) or "")
+            or self._by_queue.get(_text(metadata.get("queue_id")) or "")
+        )
+        return self._open.get(attempt_id) if attempt_id else None
+
+    def _apply_call(self, call: Call) -> bool:
+        """Record a call's news; returns True if a line was freed."""
+        opened = self._match(call)
+        if opened is None or (call.updated_at and call.updated_at == opened.last_update):
+            return False
+        now = self.clock.now()
+        opened.last_update = call.updated_at
+        if opened.call_id is None:
+            self._mark_live(opened.attempt, call_id=call.id, http_status=None, now=now)
+        outcome = outcome_of(
+            status=call.status,
+            failure_code=_failure_code(call),
+            disconnect_reason=call.disconnect_reason,
+            disposition=call.disposition_label,
+        )
+        if outcome is None:
+            return False
+        self._close(opened, call, outcome, now)
+        return True
+
+    def _close(self, opened: _Open, call: Call, outcome: LeadStatus, now: datetime) -> None:
+        """A call is over: record it and decide the lead's next step (retry or final)."""
+        decision = after_call(
+            outcome,
+            attempts=opened.attempt.number,
+            policy=self.plan.retry,
+            now=now,
+            ended_by=call.ended_by,
+            disposition=call.disposition_label,
+            rng=self._rng,
+        )
+        self.ledger.update_attempt(
+            opened.attempt.id,
+            now=now,
+            lead_move=(opened.status, decision.status, decision.reason),
+            next_attempt_at=decision.next_attempt_at,
+            outcome=outcome.value,
+            **_call_fields(call),
+        )
+        self._forget(opened)
+
+    def _forget(self, opened: _Open) -> None:
+        self._open.pop(opened.attempt.id, None)
+        if opened.call_id:
+            self._by_call.pop(opened.call_id, None)
+        if opened.request_id:
+            self._by_request.pop(opened.request_id, None)
+        if opened.queue_id:
+            self._by_queue.pop(opened.queue_id, None)
+
+    async def _request_loop(self) -> None:
+        """Follow workflow call requests until they have a call (or die); give up stale holds."""
+        while True:
+            await self.clock.sleep(self.options.request_poll_interval)
+            for opened in list(self._open.values()):
+                if opened.status != S.PLATFORM_QUEUED:
+                    continue
+                try:
+                    await self._poll_hold(opened)
+                except CampaignStop as error:
+                    self._stop_error = self._stop_error or error
+                except ApiError as error:
+                    log.warning("following a held call failed, will retry: %s", error)
+
+    async def _poll_hold(self, opened: _Open) -> None:
+        """One look at a platform-held attempt."""
+        now = self.clock.now()
+        if opened.request_id:
+            state = await self.client.get_call_request(opened.request_id)
+            if state.call_id and opened.call_id is None:
+                self._mark_live(opened.attempt, call_id=state.call_id, http_status=None, now=now)
+            elif state.status in {"failed", "expired", "cancelled"}:
+                self._fail_hold(opened, f"call request {state.status}", state.error_code, now)
+            return
+        if opened.held_until is not None and now > opened.held_until + QUEUE_GRACE:
+            self._fail_hold(opened, "platform queue entry expired", "queue_expired", now)
+
+    def _fail_hold(self, opened: _Open, why: str, code: str | None, now: datetime) -> None:
+        """A held call died before dialing: a failed attempt (retried if the policy says so)."""
+        decision = after_call(
+            S.FAILED, attempts=opened.attempt.number, policy=self.plan.retry, now=now, rng=self._rng
+        )
+        self.ledger.update_attempt(
+            opened.attempt.id,
+            now=now,
+            outcome=S.FAILED.value,
+            failure_code=code,
+            error_message=why,
+            lead_move=(opened.status, decision.status, f"{why}; {decision.reason}"),
+            next_attempt_at=decision.next_attempt_at,
+        )
+        self._forget(opened)
+        self._wake.set()
+
+    # -- crash recovery --------------------------------------------------------------------
+
+    def _load_open(self) -> None:
+        """Pick up attempts a previous run left live, held, unknown or dialing."""
+        for attempt in self.ledger.open_attempts(self.plan.name):
+            opened = _Open(
+                attempt=attempt,
+                status=attempt.lead_status,
+                call_id=attempt.call_id,
+                request_id=attempt.request_id,
+                queue_id=attempt.queue_id,
+            )
+            self._open[attempt.id] = opened
+            for key, index in (
+                (attempt.call_id, self._by_call),
+                (attempt.request_id, self._by_request),
+                (attempt.queue_id, self._by_queue),
+            ):
+                if key:
+                    index[key] = attempt.id
+
+    async def _reconcile_dialing(self) -> None:
+        """Attempts left ``dialing`` by a crash: find their call, or mark the lead unknown."""
+        for opened in [o for o in self._open.values() if o.status == S.DIALING]:
+            call = await self._find_call(opened.attempt)
+            now = self.clock.now()
+            if call is not None:
+                log.info("reconciled %s: call %s", mask(opened.attempt.phone), call.id)
+                self._mark_live(opened.attempt, call_id=call.id, http_status=None, now=now)
+                self._apply_call(call)
+                continue
+            reason = (
+                "interrupted before the API answered and no call was found;"
+                " resume with --redial-unknown to resend it under the same key"
+            )
+            self.ledger.update_attempt(
+                opened.attempt.id,
+                now=now,
+                shape="reconciled",
+                lead_move=(S.DIALING, S.UNKNOWN, reason),
+            )
+            opened.status = S.UNKNOWN
+
+    async def _find_call(self, attempt: AttemptRecord) -> Call | None:
+        """GET /calls by callee, agent and creation time, matched on our attempt id."""
+        async for call in self.client.list_calls(
+            agent_id=self.plan.agent_id,
+            callee=attempt.phone,
+            created_from=attempt.started_at - timedelta(minutes=5),
+        ):
+            if _text((call.metadata or {}).get("dialer_attempt")) == attempt.id:
+                return call
+        return None
+
+    def _requeue_unknown(self) -> None:
+        """``--redial-unknown``: resend unknown attempts, under the same key while it is
+        remembered by the API (so a call that did go through is replayed, not placed again)."""
+        now = self.clock.now()
+        for opened in [o for o in self._open.values() if o.status == S.UNKNOWN]:
+            attempt = opened.attempt
+            if now - attempt.started_at < IDEMPOTENCY_MEMORY:
+                self.ledger.update_attempt(
+                    attempt.id,
+                    now=now,
+                    lead_move=(S.UNKNOWN, S.DIALING, "re-sending under the same key"),
+                )
+                del self._open[attempt.id]
+                self._launch(attempt)
+            else:
+                self.ledger.update_attempt(
+                    attempt.id,
+                    now=now,
+                    lead_move=(S.UNKNOWN, S.RETRY_WAIT, "unknown; redial requested"),
+                    next_attempt_at=now,
+                )
+                self._forget(opened)
+
+    # -- ending ----------------------------------------------------------------------------
+
+    async def _drain_posts(self) -> None:
+        """Let POSTs in flight finish and be recorded (first step of shutdown)."""
+        if self._posts:
+            await asyncio.gather(*list(self._posts), return_exceptions=True)
+
+    def _finish(self, ending: str) -> RunResult:
+        now = self.clock.now()
+        state = {"finished": "finished", "waiting": "waiting"}.get(ending, ending)
+        reason = str(self._stop_error) if self._stop_error else None
+        self.ledger.set_campaign_state(self.plan.name, state, now=now, reason=reason)
+        self._report_progress(force=True)
+        return RunResult(
+            ending=ending,
+            counts=self.ledger.counts(self.plan.name),
+            next_due=self.ledger.next_due(self.plan.name),
+            stop_error=self._stop_error,
+            placed=self._placed,
+        )
+
+    def _report_progress(self, *, force: bool = False) -> None:
+        """Call the progress callback at most every ``progress_interval`` wall seconds."""
+        if self._on_progress is None:
+            return
+        loop_time = asyncio.get_running_loop().time()
+        if not force and loop_time - self._last_progress < self.options.progress_interval:
+            return
+        self._last_progress = loop_time
+        stats = self.client.stats
+        self._on_progress(
+            Progress(
+                counts=self.ledger.counts(self.plan.name),
+                placed=self._placed,
+                live=self._lines_in_use(),
+                started=self._started,
+                now=self.clock.now(),
+                requests=sum(stats.values()),
+                rate_limited=stats.get(429, 0),
+            )
+        )
+
+
+def _ambiguous(error: ApiError) -> bool:
+    """Errors after which we cannot know whether a call was placed."""
+    return isinstance(error, RetryableError | IdempotencyConflict)
+
+
+def _held_until(result: PlaceCallResult, now: datetime) -> datetime | None:
+    """When a platform hold expires (its ``expires_at``), if the answer says."""
+    expires = getattr(result, "expires_at", None)
+    if isinstance(expires, datetime):
+        return expires
+    if isinstance(expires, str):
+        return parse_instant(expires)
+    return None
+
+
+def _failure_code(call: Call) -> str | None:
+    return call.failure.code if call.failure is not None else None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _call_fields(call: Call) -> dict[str, Any]:
+    """The columns of an attempt row that a finished call fills in."""
+    return {
+        "call_id": call.id,
+        "call_status": call.status,
+        "failure_code": _failure_code(call),
+        "ended_by": call.ended_by,
+        "disconnect_reason": call.disconnect_reason,
+        "duration_seconds": call.duration_seconds,
+        "disposition": call.disposition_label,
+        "summary": call.summary,
+        "cost_cents": call.cost_cents,
+        "answered_at": call.started_at,
+        "ended_at": call.ended_at,
+        "call_updated_at": call.updated_at,
+    }

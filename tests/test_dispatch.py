@@ -1,0 +1,218 @@
+"""Whole campaigns dispatched against the real sandbox on 127.0.0.1, into real SQLite files.
+
+Each test asserts what a user would see: lead statuses, attempts, who got a real call (the
+sandbox's carrier legs), and how the run ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from dialer.dispatch import RunOptions
+from dialer.sandbox import (
+    AGENT_B_ID,
+    AGENT_ID,
+    INACTIVE_AGENT_ID,
+    WORKFLOW_AGENT_ID,
+    Sandbox,
+    SandboxConfig,
+    Scenario,
+)
+from dialer.store import Ledger
+
+from .dialing import legs_per_number, max_overlap, numbers, run_campaign, write_campaign
+
+FAST = 2000.0  # sandbox time scale: a 60 s call lasts 30 ms
+
+
+def _config(**overrides: object) -> SandboxConfig:
+    settings: dict[str, object] = {"time_scale": FAST, "rate_limit": 600, "seed": 3}
+    settings.update(overrides)
+    return SandboxConfig(**settings)  # type: ignore[arg-type]
+
+
+async def test_every_lead_ends_final_and_nobody_is_called_twice(tmp_path: Path) -> None:
+    phones = numbers(40)
+    toml = write_campaign(tmp_path, phones, retry="statuses = []\nmax_attempts = 1")
+    async with Sandbox(_config()) as sb:
+        out = await run_campaign(sb, toml, tmp_path / "l.db")
+        legs = legs_per_number(sb)
+    assert out.result.ending == "finished"
+    assert sum(out.statuses().values()) == 40
+    assert set(out.statuses()) <= {
+        "completed",
+        "voicemail",
+        "no_answer",
+        "busy",
+        "failed",
+        "transferred",
+    }
+    assert set(legs) == set(phones)
+    assert max(legs.values()) == 1
+    assert all(a["call_id"] and a["outcome"] for a in out.attempts)
+
+
+async def test_live_calls_never_exceed_the_cap_and_the_platform_queue_stays_empty(
+    tmp_path: Path,
+) -> None:
+    toml = write_campaign(tmp_path, numbers(30), max_live_calls=4)
+    async with Sandbox(_config(capacity=10)) as sb:
+        await run_campaign(sb, toml, tmp_path / "l.db")
+        spans = [(c["created_at"], c["ended_at"]) for c in sb.calls.values() if c.get("ended_at")]
+        status_counts = dict(sb.status_counts)
+    assert len(spans) >= 30
+    assert max_overlap(spans) <= 4
+    assert status_counts.get(202, 0) == 0
+    assert status_counts.get(429, 0) == 0
+
+
+async def test_dnc_entries_global_and_for_this_agent_are_never_dialed(tmp_path: Path) -> None:
+    phones = numbers(6)
+    toml = write_campaign(tmp_path, phones)
+    async with Sandbox(_config()) as sb:
+        sb.add_dnc(phones[0], reason="asked")  # global
+        sb.add_dnc(phones[1], agent_ids=(AGENT_ID,))  # this campaign's agent
+        sb.add_dnc(phones[2], agent_ids=(AGENT_B_ID,))  # another agent: may be called
+        expired = sb.clock.now() - timedelta(days=1)
+        sb.add_dnc(phones[3], expires_at=expired)  # expired: may be called
+        out = await run_campaign(sb, toml, tmp_path / "l.db")
+        legs = legs_per_number(sb)
+    leads = out.by_phone()
+    assert leads[phones[0]]["status"] == "dnc_blocked"
+    assert leads[phones[1]]["status"] == "dnc_blocked"
+    assert "dnc" in leads[phones[0]]["reason"]
+    assert phones[0] not in legs and phones[1] not in legs
+    assert legs[phones[2]] >= 1 and legs[phones[3]] >= 1
+
+
+async def test_a_number_blocked_after_the_cache_was_taken_is_recorded_from_the_api(
+    tmp_path: Path,
+) -> None:
+    phones = numbers(3)
+    toml = write_campaign(tmp_path, phones)
+    async with Sandbox(_config()) as sb:
+        db = tmp_path / "l.db"
+        with Ledger(db) as ledger:  # import (and cache the DNC list) before the entry exists
+            from dialer import campaign as ops
+
+            from .dialing import connection
+
+            await ops.prepare_run(toml, ledger=ledger, connection=connection(sb))
+        sb.add_dnc(phones[1], reason="called the office")
+        out = await run_campaign(sb, toml, db, name="test-campaign")
+        legs = legs_per_number(sb)
+    lead = out.by_phone()[phones[1]]
+    assert lead["status"] == "dnc_blocked"
+    assert lead["reason"].startswith("dnc: api")
+    assert phones[1] not in legs
+
+
+async def test_faults_and_lost_answers_never_double_dial(tmp_path: Path) -> None:
+    phones = numbers(40)
+    toml = write_campaign(tmp_path, phones, retry="statuses = []\nmax_attempts = 1")
+    async with Sandbox(_config()) as sb:
+        sb.faults.server_error_rate = 0.05
+        sb.faults.lost_answer_rate = 0.05
+        out = await run_campaign(sb, toml, tmp_path / "l.db")
+        legs = legs_per_number(sb)
+    assert out.result.ending == "finished"
+    assert max(legs.values()) == 1
+    assert out.statuses().get("unknown", 0) == 0
+    assert sum(out.statuses().values()) == 40
+
+
+async def test_retries_follow_the_policy_until_exhausted(tmp_path: Path) -> None:
+    phones = numbers(3)
+    toml = write_campaign(tmp_path, phones)
+    scenario = Scenario(overrides={phones[0]: "busy", phones[1]: ["no_answer", "completed"]})
+    async with Sandbox(_config(scenario=scenario)) as sb:
+        out = await run_campaign(sb, toml, tmp_path / "l.db")
+        legs = legs_per_number(sb)
+    leads = out.by_phone()
+    assert leads[phones[0]]["status"] == "exhausted"
+    assert leads[phones[0]]["reason"] == "busy after 3 attempts"
+    assert legs[phones[0]] == 3
+    assert leads[phones[1]]["status"] == "completed"
+    assert legs[phones[1]] == 2
+
+
+async def test_an_inactive_agent_stops_the_campaign_without_using_up_leads(
+    tmp_path: Path,
+) -> None:
+    toml = write_campaign(tmp_path, numbers(5), agent_id=INACTIVE_AGENT_ID)
+    async with Sandbox(_config()) as sb:
+        out = await run_campaign(sb, toml, tmp_path / "l.db")
+        legs = legs_per_number(sb)
+    assert out.result.ending == "stopped"
+    assert out.result.stop_error is not None
+    assert out.result.stop_error.status == 409
+    assert out.statuses() == {"pending": 5}
+    assert all(lead["attempts"] == 0 for lead in out.leads)
+    assert not legs
+
+
+async def test_a_workflow_agent_is_followed_through_its_call_request(tmp_path: Path) -> None:
+    phones = numbers(4)
+    toml = write_campaign(tmp_path, phones, agent_id=WORKFLOW_AGENT_ID)
+    async with Sandbox(_config()) as sb:
+        out = await run_campaign(sb, toml, tmp_path / "l.db")
+        legs = legs_per_number(sb)
+    assert out.result.ending == "finished"
+    assert all(a["request_id"] for a in out.attempts)
+    assert all(legs[p] <= 3 for p in phones)
+    assert not set(out.statuses()) & {"platform_queued", "live", "dialing"}
+
+
+async def test_outside_the_calling_window_leads_wait_and_the_run_says_when(
+    tmp_path: Path,
+) -> None:
+    async with Sandbox(_config()) as sb:
+        now = sb.clock.now()
+        today = now.strftime("%a").lower()[:3]
+        days = [d for d in ("sun", "mon", "tue", "wed", "thu", "fri", "sat") if d != today]
+        window = f'\n[window]\ndays = {days!r}\nstart = "09:00"\nend = "17:00"\ntimezone = "UTC"'
+        toml = write_campaign(tmp_path, numbers(3), extra=window.replace("'", '"'))
+        out = await run_campaign(sb, toml, tmp_path / "l.db")
+        legs = legs_per_number(sb)
+    assert out.result.ending == "waiting"
+    assert out.statuses() == {"scheduled": 3}
+    assert out.result.next_due is not None and out.result.next_due > now
+    assert not legs
+
+
+async def test_stopping_mid_run_then_resuming_finishes_without_double_calls(
+    tmp_path: Path,
+) -> None:
+    phones = numbers(30)
+    toml = write_campaign(tmp_path, phones, retry="statuses = []\nmax_attempts = 1")
+    db = tmp_path / "l.db"
+    async with Sandbox(_config(time_scale=200.0)) as sb:
+        from dialer import campaign as ops
+        from dialer.dispatch import Dispatcher
+
+        from .dialing import connection
+
+        holder: list[Dispatcher] = []
+        with Ledger(db) as ledger:
+            record, _ = await ops.prepare_run(toml, ledger=ledger, connection=connection(sb))
+            task = asyncio.create_task(
+                ops.dispatch(
+                    record,
+                    ledger=ledger,
+                    connection=connection(sb),
+                    options=RunOptions(sync_interval=2.0),
+                    on_dispatcher=holder.append,
+                )
+            )
+            while sum(legs_per_number(sb).values()) < 8:  # noqa: ASYNC110 - polling the sandbox
+                await asyncio.sleep(0.01)
+            holder[0].request_stop()
+            first = await task
+        assert first.ending == "interrupted"
+        out = await run_campaign(sb, toml, db, name="test-campaign")
+        legs = legs_per_number(sb)
+    assert out.result.ending == "finished"
+    assert set(legs) == set(phones)
+    assert max(legs.values()) == 1
