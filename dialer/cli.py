@@ -332,6 +332,206 @@ def status(name: str | None, db_path: Path, as_json: bool) -> None:
         )
 
 
+# -- report, retry, dnc ---------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The report file: .csv, .xlsx, .json or .html.",
+)
+@db_option
+def report(name: str, out: Path, db_path: Path) -> None:
+    """Write a campaign's outcome report (one row per input row)."""
+    from dialer import reports
+
+    ledger = open_ledger(db_path)
+    try:
+        reports.export(ledger, name, out)
+        stats = reports.summary(ledger, name)
+    except DialerError as error:
+        fail(str(error), error.exit_code)
+    finally:
+        ledger.close()
+    console.print(reports.summary_table(stats))
+    if stats["still_running"]:
+        console.print("The campaign is still running: the report shows what is known so far.")
+    console.print(f"Report written: {out}")
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--status",
+    "statuses",
+    required=True,
+    help="Outcomes to call again, comma-separated (no_answer,busy); exhausted leads whose "
+    "last outcome is one of them come back too.",
+)
+@click.option(
+    "--after", default="0s", show_default=True, help="Wait this long first (90s, 15m, 2h, 1d)."
+)
+@db_option
+def retry(statuses: str, name: str, after: str, db_path: Path) -> None:
+    """Recycle finished leads into a new round; `dialer resume NAME` then calls them."""
+    from datetime import UTC, datetime
+
+    from dialer import operations
+
+    delay = parse_duration(after)
+    ledger = open_ledger(db_path)
+    try:
+        wanted = operations.parse_statuses(statuses)
+        result = operations.recycle(ledger, name, wanted, after=delay, now=datetime.now(UTC))
+    except DialerError as error:
+        fail(str(error), error.exit_code)
+    finally:
+        ledger.close()
+    console.print(
+        f"Recycled {result.recycled:,} lead(s) of {name} ({', '.join(wanted)}) into a new "
+        f"round, due from {result.due_at.isoformat(timespec='seconds')}."
+    )
+    for why, count in sorted(result.skipped.items()):
+        console.print(f"Held back {count:,}: {why}.")
+    if result.recycled:
+        console.print(f"Run `dialer resume {name}` to call them.")
+
+
+@cli.group()
+def dnc() -> None:
+    """The company do-not-call list on Yappr (and this ledger's cached copy)."""
+
+
+dnc_sandbox = click.option(
+    "--sandbox", is_flag=True, help="Use a fresh built-in sandbox, in-process (to try it out)."
+)
+
+
+def _dnc_call(sandbox: bool, body: Callable[[Any, ops.Connection], Awaitable[T]]) -> T:
+    """Run ``body(client, connection)`` with an API client; errors become one line."""
+
+    async def with_client(connection: ops.Connection) -> T:
+        async with ops.open_client(connection, requests_per_minute=60) as client:
+            return await body(client, connection)
+
+    return _guard(lambda: _with_connection(sandbox, with_client))
+
+
+@dnc.command("sync")
+@db_option
+@dnc_sandbox
+def dnc_sync(db_path: Path, sandbox: bool) -> None:
+    """Refresh the ledger's cached copy of the list now."""
+    ledger = open_ledger(db_path)
+    try:
+        count = _dnc_call(
+            sandbox,
+            lambda client, conn: ops.refresh_dnc(
+                ledger, client, account=conn.account, now=conn.clock.now()
+            ),
+        )
+    finally:
+        ledger.close()
+    console.print(f"DNC list cached in {db_path}: {count:,} entries.")
+
+
+@dnc.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@dnc_sandbox
+def dnc_list(as_json: bool, sandbox: bool) -> None:
+    """Show every entry on the list."""
+
+    async def fetch(client: Any, _: ops.Connection) -> list[Any]:
+        return list(await client.list_dnc())
+
+    entries = _dnc_call(sandbox, fetch)
+    if as_json:
+        click.echo(json.dumps([e.model_dump(mode="json") for e in entries], indent=2))
+        return
+    console.print(_dnc_table(entries))
+
+
+def _dnc_table(entries: list[Any]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"do-not-call list ({len(entries):,} entries)", title_justify="left")
+    for column in ("id", "number", "scope", "expires", "reason", "source"):
+        table.add_column(column)
+    for e in entries:
+        scope = ", ".join(e.agent_ids) or "all agents"
+        expires = e.expires_at.isoformat(timespec="minutes") if e.expires_at else "never"
+        table.add_row(e.id, e.phone_number, scope, expires, e.reason or "", e.source or "")
+    return table
+
+
+@dnc.command("add")
+@click.argument("number")
+@click.option("--reason", help="Why (shown to your team).")
+@click.option("--expires", help="When the block ends: ISO date/time or a duration (30d).")
+@click.option("--agent", "agents", multiple=True, help="Block for this agent only (repeatable).")
+@click.option("--region", default="IL", show_default=True, help="Region for local numbers.")
+@db_option
+@dnc_sandbox
+def dnc_add(
+    number: str,
+    reason: str | None,
+    expires: str | None,
+    agents: tuple[str, ...],
+    region: str,
+    db_path: Path,
+    sandbox: bool,
+) -> None:
+    """Add a number (normalised like the lead sheet's); the cache is refreshed after."""
+    from dialer import operations
+
+    ledger = open_ledger(db_path)
+
+    async def add(client: Any, conn: ops.Connection) -> Any:
+        now = conn.clock.now()
+        phone = operations.dnc_number(number, region=region.upper())
+        until = operations.parse_expiry(expires, now=now) if expires else None
+        added = await client.add_dnc(phone, reason=reason, expires_at=until, agent_ids=agents)
+        await ops.refresh_dnc(ledger, client, account=conn.account, now=now)
+        return added
+
+    try:
+        entry, created = _dnc_call(sandbox, add)
+    finally:
+        ledger.close()
+    verb = "Added" if created else "Already on the list:"
+    console.print(f"{verb} {entry.phone_number} (id {entry.id}).")
+
+
+@dnc.command("remove")
+@click.argument("target", metavar="NUMBER_OR_ID")
+@click.option("--region", default="IL", show_default=True, help="Region for local numbers.")
+@db_option
+@dnc_sandbox
+def dnc_remove(target: str, region: str, db_path: Path, sandbox: bool) -> None:
+    """Remove an entry, named by its number or its id; the cache is refreshed after."""
+    from dialer import operations
+
+    ledger = open_ledger(db_path)
+
+    async def remove(client: Any, conn: ops.Connection) -> Any:
+        entry = await operations.find_dnc_entry(client, target, region=region.upper())
+        if entry is not None:
+            await client.delete_dnc(entry.id)
+            await ops.refresh_dnc(ledger, client, account=conn.account, now=conn.clock.now())
+        return entry
+
+    try:
+        entry = _dnc_call(sandbox, remove)
+    finally:
+        ledger.close()
+    if entry is None:
+        fail(f"{target} is not on the do-not-call list; see `dialer dnc list`")
+    console.print(f"Removed {entry.phone_number} (id {entry.id}).")
+
+
 # -- demo -----------------------------------------------------------------------------------
 
 
@@ -431,7 +631,7 @@ async def _with_connection(
 ) -> T:
     """Call ``body`` with the environment's connection, or an in-process sandbox's."""
     if not sandbox:
-        return await body(ops.connection_from_env())
+        return await body(await ops.with_server_clock(ops.connection_from_env()))
     async with _sandbox_connection(time_scale) as connection:
         return await body(connection)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -528,6 +528,47 @@ class Ledger:
             }
             for r in rows
         ]
+
+    # -- reports and operations -------------------------------------------------------------
+
+    def recycle_candidates(self, name: str, statuses: Collection[str]) -> list[dict[str, Any]]:
+        """Finished leads ``dialer retry`` may recycle: status in ``statuses``, or exhausted
+        with a last outcome in them; with the disposition of their last attempt."""
+        marks = ",".join("?" * len(statuses))
+        sql = (
+            "SELECT l.id, l.row, l.phone, l.status, l.last_outcome, a.disposition"
+            " FROM leads l LEFT JOIN attempts a ON a.lead_id = l.id AND a.number = l.attempts"
+            f" WHERE l.campaign = ? AND (l.status IN ({marks})"
+            f" OR (l.status = 'exhausted' AND l.last_outcome IN ({marks}))) ORDER BY l.row"
+        )
+        return self.db.execute_returning_dicts(sql, [name, *statuses, *statuses])
+
+    def recycle(
+        self,
+        name: str,
+        statuses: Collection[str],
+        *,
+        at: datetime,
+        now: datetime,
+        skip: Collection[int] = (),
+    ) -> int:
+        """Move the recycle candidates (less ``skip``) to ``retry_wait`` due ``at``, in one
+        transaction; attempt counts are kept. Returns how many moved."""
+        moved = 0
+        with self._write(f"recycle leads of {name!r}"):
+            for lead in self.recycle_candidates(name, statuses):
+                if lead["id"] in skip:
+                    continue
+                old = LeadStatus(lead["status"])
+                was = lead["last_outcome"] if old == LeadStatus.EXHAUSTED else old.value
+                reason = f"retry round after {was}"
+                self._move(lead["id"], old, LeadStatus.RETRY_WAIT, reason, now, at, None)
+                moved += 1
+        return moved
+
+    def dnc_accounts(self) -> list[str]:
+        """Every account whose DNC list is cached here."""
+        return [r[0] for r in self.db.execute("SELECT account FROM dnc_syncs ORDER BY account")]
 
 
 def _dnc_row(account: str, entry: dict[str, Any]) -> tuple[Any, ...]:

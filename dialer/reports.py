@@ -1,0 +1,343 @@
+"""Campaign reports: what happened to every input row, as CSV, XLSX, JSON or one HTML page.
+
+The report is read from the ledger only, so it can be written at any time, also while a run is
+going on (it then says so). Rows come out in sheet order, one per input row (DESIGN.md §6);
+the call columns are those of the lead's last attempt.
+
+Spreadsheet safety (DESIGN.md promise 6): a text cell a spreadsheet would run as a formula
+(it starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets a leading apostrophe.
+The one exception is a phone number in the ``phone``/``phone_raw`` columns that is exactly
+``+`` and 8 to 15 digits: it is written as is, because an apostrophe would corrupt the number
+for anyone who loads the file programmatically, and a bare ``+digits`` is not a formula that
+can call anything. In XLSX every text cell is stored with the string type (so nothing is ever
+evaluated) and phone cells carry Excel's "quote prefix" style, which keeps them text on edit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from rich.table import Table
+
+from dialer.campaign import find_campaign
+from dialer.clock import isoformat
+from dialer.errors import ConfigError, InputError
+from dialer.store import CampaignRecord, Ledger
+
+FORMATS = (".csv", ".xlsx", ".json", ".html")
+
+#: DESIGN.md §6, in this order; the campaign's variable and metadata columns follow.
+BASE_COLUMNS = (
+    "row",
+    "phone_raw",
+    "phone",
+    "status",
+    "reason",
+    "attempts",
+    "call_id",
+    "call_status",
+    "failure_code",
+    "duration_seconds",
+    "ended_by",
+    "disconnect_reason",
+    "disposition",
+    "first_attempt_at",
+    "last_attempt_at",
+)
+_CALL_COLUMNS = BASE_COLUMNS[6:13]
+PHONE_COLUMNS = frozenset({"phone", "phone_raw"})
+
+#: A person took the call.
+REACHED = frozenset({"completed", "transferred"})
+#: A call for the lead may be going on right now.
+IN_FLIGHT = frozenset({"dialing", "live", "platform_queued"})
+#: Attempt shapes that never placed a call.
+_NOT_PLACED = frozenset({"rejected", "stopped", "dnc_blocked"})
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PHONE = re.compile(r"^\+[0-9]{8,15}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """Everything a report shows, read once from the ledger."""
+
+    record: CampaignRecord
+    columns: list[str]
+    rows: list[list[Any]]
+    leads: list[dict[str, Any]]
+    history: dict[int, list[dict[str, Any]]]  # lead id -> its attempts, oldest first
+    summary: dict[str, Any]
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def collect(ledger: Ledger, name: str, *, now: datetime | None = None) -> ReportData:
+    """Read a campaign's leads and attempts; an unknown name lists the ledger's campaigns."""
+    record = find_campaign(ledger, name)
+    leads = ledger.leads_of(name)
+    attempts = ledger.attempts_of(name)
+    history: dict[int, list[dict[str, Any]]] = {}
+    for attempt in attempts:
+        history.setdefault(int(attempt["lead_id"]), []).append(attempt)
+    for chain in history.values():
+        chain.sort(key=lambda a: int(a["number"]))
+    columns = [*BASE_COLUMNS, *extra_columns(record)]
+    rows = [report_row(lead, history.get(int(lead["id"]), [])) for lead in leads]
+    stats = summarise(record, leads, attempts, now=now or datetime.now(UTC))
+    return ReportData(record, columns, rows, leads, history, stats)
+
+
+def extra_columns(record: CampaignRecord) -> list[str]:
+    """The variable then metadata column names; a clash gets its kind appended."""
+    taken = set(BASE_COLUMNS)
+    names: list[str] = []
+    for kind, group in (("variable", record.variable_names), ("metadata", record.metadata_names)):
+        for name in group:
+            unique = name if name not in taken else f"{name} ({kind})"
+            taken.add(unique)
+            names.append(unique)
+    return names
+
+
+def report_row(lead: Mapping[str, Any], attempts: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """One report row: the lead, its last attempt's call fields, then its sheet fields."""
+    last = attempts[-1] if attempts else {}
+    started = [a["started_at"] for a in attempts]
+    return [
+        lead["row"],
+        lead["phone_raw"],
+        lead["phone"],
+        lead["status"],
+        lead["reason"],
+        lead["attempts"],
+        *(last.get(column) for column in _CALL_COLUMNS),
+        min(started) if started else None,
+        max(started) if started else None,
+        *json.loads(lead["fields"] or "[]"),
+    ]
+
+
+def summary(ledger: Ledger, name: str, *, now: datetime | None = None) -> dict[str, Any]:
+    """The campaign's figures (what the report's summary and ``dialer run`` show)."""
+    record = find_campaign(ledger, name)
+    leads, attempts = ledger.leads_of(name), ledger.attempts_of(name)
+    return summarise(record, leads, attempts, now=now or datetime.now(UTC))
+
+
+def summarise(
+    record: CampaignRecord,
+    leads: Sequence[Mapping[str, Any]],
+    attempts: Sequence[Mapping[str, Any]],
+    *,
+    now: datetime,
+) -> dict[str, Any]:
+    """Rows, valid, called, reached, outcomes, answer rate, talk time, cost, start/end."""
+    statuses = Counter(str(lead["status"]) for lead in leads)
+    called = sum(1 for lead in leads if int(lead["attempts"] or 0) > 0)
+    reached = len({a["lead_id"] for a in attempts if a["outcome"] in REACHED})
+    costs = [float(a["cost_cents"]) for a in attempts if a["cost_cents"] is not None]
+    running = record.state == "running" or any(statuses[s] for s in IN_FLIGHT)
+    return {
+        "campaign": record.name,
+        "state": record.state,
+        "state_reason": record.state_reason,
+        "still_running": running,
+        "generated_at": isoformat(now),
+        "rows": len(leads),
+        "valid": len(leads) - statuses["invalid"],
+        "called": called,
+        "calls_placed": sum(1 for a in attempts if a["shape"] not in _NOT_PLACED),
+        "reached": reached,
+        "answer_rate": round(reached / called, 4) if called else None,
+        "talk_seconds": round(sum(float(a["duration_seconds"] or 0) for a in attempts), 1),
+        "cost_cents": round(sum(costs), 2) if costs else None,
+        "calls_with_cost": len(costs),
+        "outcomes": dict(sorted(statuses.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "started_at": record.started_at or _first(a["started_at"] for a in attempts),
+        "ended_at": None if running else _last_activity(attempts),
+    }
+
+
+def _first(values: Iterator[str] | Any) -> str | None:
+    present = [v for v in values if v]
+    return min(present) if present else None
+
+
+def _last_activity(attempts: Sequence[Mapping[str, Any]]) -> str | None:
+    """When the last call ended (or the last attempt was written, if no call ended)."""
+    ends = [a["ended_at"] or a["updated_at"] for a in attempts]
+    present = [e for e in ends if e]
+    return max(present) if present else None
+
+
+# -- the summary as text --------------------------------------------------------------------
+
+
+def summary_lines(stats: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The summary as (label, value) pairs a person reads, in the order they read them."""
+    rate = stats["answer_rate"]
+    cost = stats["cost_cents"]
+    state = str(stats["state"]) + (f" ({stats['state_reason']})" if stats["state_reason"] else "")
+    lines = [
+        ("campaign", str(stats["campaign"])),
+        ("state", state + (" — still running: figures so far" if stats["still_running"] else "")),
+        ("rows", f"{stats['rows']:,}"),
+        ("valid", f"{stats['valid']:,}"),
+        ("called", f"{stats['called']:,} leads ({stats['calls_placed']:,} calls)"),
+        ("reached", f"{stats['reached']:,}"),
+        ("answer rate", "—" if rate is None else f"{rate:.1%} of leads called"),
+        ("talk time", talk_time(float(stats["talk_seconds"]))),
+        ("cost", "unknown" if cost is None else f"${cost / 100:,.2f}"),
+        ("started", str(stats["started_at"] or "—")),
+        ("ended", str(stats["ended_at"] or ("still running" if stats["still_running"] else "—"))),
+    ]
+    outcomes = ", ".join(f"{s} {n:,}" for s, n in stats["outcomes"].items())
+    return [*lines[:6], ("outcomes", outcomes or "—"), *lines[6:]]
+
+
+def talk_time(seconds: float) -> str:
+    """``1 h 02 min 05 s`` style."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min {secs:02d} s"
+    return f"{minutes} min {secs:02d} s"
+
+
+def summary_table(stats: Mapping[str, Any]) -> Table:
+    """The summary as a two-column rich table (printed at the end of a run)."""
+    table = Table(title=f"summary of {stats['campaign']}", title_justify="left", show_header=False)
+    table.add_column("figure", style="bold")
+    table.add_column("value")
+    for label, value in summary_lines(stats):
+        table.add_row(label, value)
+    return table
+
+
+# -- spreadsheet safety ---------------------------------------------------------------------
+
+
+def is_phone_number(value: str) -> bool:
+    """An E.164-looking ``+digits`` value, kept as is in the phone columns."""
+    return bool(_PHONE.match(value))
+
+
+def neutralise(value: Any, *, column: str) -> Any:
+    """Prefix an apostrophe to text a spreadsheet would run as a formula (see module doc)."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    if column in PHONE_COLUMNS and is_phone_number(value):
+        return value
+    return "'" + value
+
+
+# -- writing --------------------------------------------------------------------------------
+
+
+def export(ledger: Ledger, name: str, target: Path, *, now: datetime | None = None) -> None:
+    """Write the report of campaign ``name`` to ``target``; the format comes from its suffix.
+
+    The file is written beside ``target`` and renamed into place, owner-only (0600): a
+    reader never sees half a report, and other users of the machine never see the leads.
+    """
+    writer = _writer_for(target)
+    data = collect(ledger, name, now=now)
+    with _atomic(target) as handle:
+        writer(data, handle)
+
+
+def _writer_for(target: Path) -> Callable[[ReportData, IO[bytes]], None]:
+    from dialer import report_html
+
+    writers: dict[str, Callable[[ReportData, IO[bytes]], None]] = {
+        ".csv": write_csv,
+        ".xlsx": write_xlsx,
+        ".json": write_json,
+        ".html": report_html.write_html,
+    }
+    suffix = target.suffix.lower()
+    if suffix not in writers:
+        raise ConfigError(
+            f"{target}: unknown report format {suffix or '(no extension)'!r}; "
+            f"end the name with {', '.join(FORMATS)}"
+        )
+    return writers[suffix]
+
+
+@contextlib.contextmanager
+def _atomic(target: Path) -> Iterator[IO[bytes]]:
+    """A 0600 temporary file beside ``target``, renamed over it once fully written."""
+    try:
+        fd, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+        )
+    except OSError as error:
+        raise _unwritable(target, error) from error
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise _unwritable(target, error) from error
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _unwritable(target: Path, error: OSError) -> InputError:
+    why = error.strerror or str(error)
+    return InputError(
+        f"{target}: cannot write the report: {why}; check that the folder exists and is writable"
+    )
+
+
+def write_csv(data: ReportData, handle: IO[bytes]) -> None:
+    """UTF-8 with a BOM (so Excel reads Hebrew right), one row per input row."""
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    writer = csv.writer(text)
+    writer.writerow(data.columns)
+    for row in data.rows:
+        writer.writerow([neutralise(v, column=c) for c, v in zip(data.columns, row, strict=True)])
+    text.flush()
+    text.detach()
+
+
+def write_json(data: ReportData, handle: IO[bytes]) -> None:
+    """The rows, each with its full attempt history, and the summary."""
+    leads = []
+    for lead, row in zip(data.leads, data.rows, strict=True):
+        entry = dict(zip(data.columns, row, strict=True))
+        entry["attempt_history"] = [_attempt_view(a) for a in data.history.get(int(lead["id"]), [])]
+        leads.append(entry)
+    document = {"summary": data.summary, "columns": data.columns, "leads": leads}
+    handle.write(json.dumps(document, ensure_ascii=False, indent=1, default=str).encode())
+
+
+def _attempt_view(attempt: Mapping[str, Any]) -> dict[str, Any]:
+    """An attempt row without what the lead row already says (campaign, exact request body)."""
+    return {k: v for k, v in attempt.items() if k not in ("campaign", "body", "lead_id")}
+
+
+def write_xlsx(data: ReportData, handle: IO[bytes]) -> None:
+    """Sheet "Leads" (frozen header, fitted widths) and sheet "Summary"."""
+    from dialer import report_xlsx
+
+    report_xlsx.write(data, handle)
