@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 
 from dialer.api.client import YapprClient
 from dialer.api.ratelimit import RateBudget
-from dialer.clock import Clock, SystemClock
+from dialer.clock import Clock, ScaledClock, SystemClock, parse_instant
 from dialer.config import Campaign, load_campaign
 from dialer.dispatch import CampaignPlan, Dispatcher, Progress, RunOptions, RunResult
 from dialer.dnc import DncEntry, DncIndex, read_suppression_file
@@ -53,6 +54,30 @@ def connection_from_env(clock: Clock | None = None) -> Connection:
     base_url = os.environ.get("YAPPR_BASE_URL", DEFAULT_BASE_URL).rstrip("/")
     api_key = os.environ.get("YAPPR_API_KEY") or None
     return Connection(base_url, api_key, clock or SystemClock(), account=base_url)
+
+
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+async def with_server_clock(connection: Connection) -> Connection:
+    """Share the clock of a ``dialer sandbox`` running in another process.
+
+    Only a server on this machine is asked (GET /); a sandbox answers with its time scale
+    and current time, and every wait, Retry-After and Reset is then read on that clock.
+    The real API is never asked and keeps the system clock.
+    """
+    host = urlsplit(connection.base_url).hostname or ""
+    if host not in _LOOPBACK_HOSTS or not connection.api_key:
+        return connection
+    async with open_client(connection, requests_per_minute=60) as client:
+        try:
+            info = (await client.server_info()).get("sandbox")
+        except ApiError:
+            return connection
+    if not isinstance(info, dict) or not info.get("time_scale") or not info.get("now"):
+        return connection
+    clock = ScaledClock(float(info["time_scale"]), start=parse_instant(str(info["now"])))
+    return Connection(connection.base_url, connection.api_key, clock, connection.account)
 
 
 @asynccontextmanager

@@ -504,6 +504,12 @@ class YapprClient:
 
     # ------------------------------------------------------------------ agents, numbers
 
+    async def server_info(self) -> dict[str, Any]:
+        """GET / (the endpoint index). The built-in sandbox adds a ``sandbox`` object with its
+        ``time_scale`` and ``now``, so a dialer in another process can share its clock."""
+        answer = await self._send("GET", "/")
+        return answer.data if isinstance(answer.data, dict) else {}
+
     async def list_agents(self) -> list[Agent]:
         """Every agent of the workspace, over all pages."""
         agents: list[Agent] = []
