@@ -7,7 +7,6 @@ or config; 2 usage; 3 interrupted, resumable; 4 stopped by the API, resumable.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,6 +20,7 @@ from rich.console import Console
 
 from dialer import __version__
 from dialer import campaign as ops
+from dialer import reports
 from dialer.console import ProgressView, counts_table, ending_message
 from dialer.dispatch import Dispatcher, RunOptions, RunResult
 from dialer.errors import DialerError
@@ -219,6 +219,7 @@ def _dispatch_command(
     campaign_file: Path | None = None,
     leads: Path | None = None,
     name: str | None = None,
+    dnc_seed: Path | None = None,
 ) -> None:
     """Shared body of run and resume: import or find the campaign, dispatch, summarise."""
     ledger = open_ledger(db_path)
@@ -230,9 +231,11 @@ def _dispatch_command(
                     ledger, conn, options, campaign_file=campaign_file, leads=leads, name=name
                 ),
                 time_scale=time_scale,
+                dnc_seed=dnc_seed,
             )
         )
         console.print(counts_table(f"campaign {campaign_name}", result.counts))
+        console.print(reports.summary_table(reports.summary(ledger, campaign_name)))
     finally:
         ledger.close()
     message = ending_message(result, campaign_name)
@@ -335,6 +338,11 @@ def status(name: str | None, db_path: Path, as_json: bool) -> None:
 # -- report, retry, dnc ---------------------------------------------------------------------
 
 
+def _say(message: str) -> None:
+    """One plain line: no markup, never wrapped (paths and names stay whole)."""
+    console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
 @cli.command()
 @click.argument("name")
 @click.option(
@@ -358,8 +366,8 @@ def report(name: str, out: Path, db_path: Path) -> None:
         ledger.close()
     console.print(reports.summary_table(stats))
     if stats["still_running"]:
-        console.print("The campaign is still running: the report shows what is known so far.")
-    console.print(f"Report written: {out}")
+        _say("The campaign is still running: the report shows what is known so far.")
+    _say(f"Report written: {out}")
 
 
 @cli.command()
@@ -390,14 +398,14 @@ def retry(statuses: str, name: str, after: str, db_path: Path) -> None:
         fail(str(error), error.exit_code)
     finally:
         ledger.close()
-    console.print(
+    _say(
         f"Recycled {result.recycled:,} lead(s) of {name} ({', '.join(wanted)}) into a new "
         f"round, due from {result.due_at.isoformat(timespec='seconds')}."
     )
     for why, count in sorted(result.skipped.items()):
-        console.print(f"Held back {count:,}: {why}.")
+        _say(f"Held back {count:,}: {why}.")
     if result.recycled:
-        console.print(f"Run `dialer resume {name}` to call them.")
+        _say(f"Run `dialer resume {name}` to call them.")
 
 
 @cli.group()
@@ -435,7 +443,7 @@ def dnc_sync(db_path: Path, sandbox: bool) -> None:
         )
     finally:
         ledger.close()
-    console.print(f"DNC list cached in {db_path}: {count:,} entries.")
+    _say(f"DNC list cached in {db_path}: {count:,} entries.")
 
 
 @dnc.command("list")
@@ -458,8 +466,10 @@ def _dnc_table(entries: list[Any]) -> Any:
     from rich.table import Table
 
     table = Table(title=f"do-not-call list ({len(entries):,} entries)", title_justify="left")
-    for column in ("id", "number", "scope", "expires", "reason", "source"):
-        table.add_column(column)
+    table.add_column("id", overflow="fold")
+    table.add_column("number", no_wrap=True, min_width=len("+972501234567"))
+    for column in ("scope", "expires", "reason", "source"):
+        table.add_column(column, overflow="fold")
     for e in entries:
         scope = ", ".join(e.agent_ids) or "all agents"
         expires = e.expires_at.isoformat(timespec="minutes") if e.expires_at else "never"
@@ -502,7 +512,7 @@ def dnc_add(
     finally:
         ledger.close()
     verb = "Added" if created else "Already on the list:"
-    console.print(f"{verb} {entry.phone_number} (id {entry.id}).")
+    _say(f"{verb} {entry.phone_number} (id {entry.id}).")
 
 
 @dnc.command("remove")
@@ -529,7 +539,7 @@ def dnc_remove(target: str, region: str, db_path: Path, sandbox: bool) -> None:
         ledger.close()
     if entry is None:
         fail(f"{target} is not on the do-not-call list; see `dialer dnc list`")
-    console.print(f"Removed {entry.phone_number} (id {entry.id}).")
+    _say(f"Removed {entry.phone_number} (id {entry.id}).")
 
 
 # -- demo -----------------------------------------------------------------------------------
@@ -575,6 +585,7 @@ def demo(campaign_file: Path, time_scale: float, out: Path) -> None:
             time_scale=time_scale,
             options=options,
             campaign_file=campaign_file,
+            dnc_seed=campaign_file.with_name(f"{campaign_file.stem}-dnc.txt"),
         )
     except SystemExit as done:
         _demo_reports(db_path, out)
@@ -583,10 +594,6 @@ def demo(campaign_file: Path, time_scale: float, out: Path) -> None:
 
 def _demo_reports(db_path: Path, out: Path) -> None:
     """Export what the reports module offers for the demo campaign."""
-    try:
-        reports = importlib.import_module("dialer.reports")
-    except ImportError:
-        return
     ledger = open_ledger(db_path)
     try:
         for name in ledger.campaign_names():
@@ -628,21 +635,34 @@ async def _with_connection(
     body: Callable[[ops.Connection], Awaitable[T]],
     *,
     time_scale: float = 1.0,
+    dnc_seed: Path | None = None,
 ) -> T:
     """Call ``body`` with the environment's connection, or an in-process sandbox's."""
     if not sandbox:
         return await body(await ops.with_server_clock(ops.connection_from_env()))
-    async with _sandbox_connection(time_scale) as connection:
+    async with _sandbox_connection(time_scale, dnc_seed) as connection:
         return await body(connection)
 
 
 @asynccontextmanager
-async def _sandbox_connection(time_scale: float) -> AsyncIterator[ops.Connection]:
+async def _sandbox_connection(
+    time_scale: float, dnc_seed: Path | None = None
+) -> AsyncIterator[ops.Connection]:
     from dialer.sandbox import Sandbox, SandboxConfig
 
     async with Sandbox(SandboxConfig(time_scale=time_scale)) as sb:
         console.print(f"Sandbox at {sb.base_url} (time x{time_scale:g}); no real calls are made.")
+        for number, agents in _seed_lines(dnc_seed):
+            sb.add_dnc(number, agent_ids=agents, reason="demo: asked not to be called")
         yield ops.Connection(sb.base_url, sb.api_key, sb.clock, account=sb.base_url)
+
+
+def _seed_lines(path: Path | None) -> list[tuple[str, tuple[str, ...]]]:
+    """``number [agent-id ...]`` lines of a demo DNC seed file (``#`` comments skipped)."""
+    if path is None or not path.exists():
+        return []
+    lines = [line.split("#", 1)[0].split() for line in path.read_text("utf-8").splitlines()]
+    return [(parts[0], tuple(parts[1:])) for parts in lines if parts]
 
 
 # -- sandbox --------------------------------------------------------------------------------

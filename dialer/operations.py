@@ -57,9 +57,7 @@ def recycle(
     """
     record = find_campaign(ledger, name)
     campaign, _ = plan_for(record)
-    wanted = list(statuses)
-    if LeadStatus.EXHAUSTED.value in wanted:  # every exhausted lead, whatever its last outcome
-        wanted += [s for s in RECYCLABLE if s not in wanted]
+    wanted = list(statuses)  # naming ``exhausted`` matches every exhausted lead by status
     reasons = _held_back(ledger, campaign, ledger.recycle_candidates(name, wanted), now=now)
     due = now + after
     moved = ledger.recycle(name, wanted, at=due, now=now, skip=set(reasons))
