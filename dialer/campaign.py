@@ -276,6 +276,7 @@ def plan_for(record: CampaignRecord) -> tuple[Campaign, CampaignPlan]:
         window=window,
         retry=retry,
         max_live_calls=campaign.pacing.max_live_calls,
+        add_on_opt_out=campaign.dnc.add_on_opt_out,
     )
     return campaign, plan
 
@@ -313,7 +314,11 @@ async def dispatch(
         )
         if on_dispatcher is not None:
             on_dispatcher(dispatcher)
-        return await dispatcher.run()
+        try:
+            return await dispatcher.run()
+        finally:
+            if dispatcher.opted_out:
+                ledger.invalidate_dnc(connection.account)
 
 
 async def prepare_run(

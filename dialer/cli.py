@@ -18,9 +18,8 @@ from typing import Any, NoReturn, TypeVar
 import click
 from rich.console import Console
 
-from dialer import __version__
+from dialer import __version__, reports
 from dialer import campaign as ops
-from dialer import reports
 from dialer.console import ProgressView, counts_table, ending_message
 from dialer.dispatch import Dispatcher, RunOptions, RunResult
 from dialer.errors import DialerError

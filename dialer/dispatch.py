@@ -82,13 +82,16 @@ class CampaignPlan:
     window: CallingWindow | None
     retry: RetryPolicy
     max_live_calls: int
+    add_on_opt_out: bool = False
 
 
 @dataclass(slots=True)
 class RunOptions:
     """Tuning of one run; the defaults suit the real API."""
 
-    sync_interval: float = 5.0  # clock seconds between outcome syncs while calls are live
+    sync_interval: float = 5.0  # clock seconds between outcome syncs while leads wait a line
+    idle_sync_interval: float = 30.0  # ... while no due lead waits for a line to free up
+    analysis_wait: timedelta = timedelta(minutes=3)  # follow finished calls to their analysis
     sync_overlap: float = 30.0  # clock seconds re-read on every sync (late writes, skew)
     request_poll_interval: float = 15.0  # clock seconds between workflow request polls
     max_wait: timedelta = timedelta(minutes=15)  # wait this long for the next due lead
@@ -169,8 +172,19 @@ class Dispatcher:
         self._started = clock.now()
         self._sync_mark: datetime | None = None
         self._last_progress = 0.0
+        self._hungry = True
+        self._opted_out: set[str] = set()
+        self._side_tasks: set[asyncio.Task[None]] = set()
+        # finished calls whose analysis (disposition, summary) is still pending:
+        # call id -> (attempt id, lead id, follow until)
+        self._analysis: dict[str, tuple[str, int, datetime]] = {}
 
     # -- public ----------------------------------------------------------------------------
+
+    @property
+    def opted_out(self) -> frozenset[str]:
+        """Numbers this run added to the company DNC list (callers who opted out)."""
+        return frozenset(self._opted_out)
 
     def request_stop(self) -> None:
         """Stop claiming new leads; requests in flight finish and are recorded."""
@@ -218,9 +232,10 @@ class Dispatcher:
         now = self.clock.now()
         busy = self._posts or self._open_holding_lines()
         next_due = self.ledger.next_due(self.plan.name)
-        if next_due is not None and next_due <= now and self._free_lines() > 0:
+        self._hungry = next_due is not None and next_due <= now
+        if self._hungry and self._free_lines() > 0:
             return None, 0.0
-        if busy:
+        if busy or self._analysis:
             return None, self.options.sync_interval
         if next_due is None:
             return "finished", 0.0
@@ -501,9 +516,15 @@ class Dispatcher:
     # -- following calls -------------------------------------------------------------------
 
     async def _sync_loop(self) -> None:
-        """Pull changed calls every ``sync_interval`` while any attempt is open."""
+        """Pull changed calls while any attempt is open or a finished call awaits analysis.
+
+        Syncing often only pays when a freed line would be refilled at once: while due
+        leads wait for a line, sync every ``sync_interval``; otherwise (the tail of a run,
+        everyone waiting for a retry time) every ``idle_sync_interval``: fewer requests,
+        same outcomes.
+        """
         while True:
-            if self._open and any(o.status != S.UNKNOWN for o in self._open.values()):
+            if self._following():
                 try:
                     await self._sync_once()
                 except CampaignStop as error:
@@ -511,7 +532,14 @@ class Dispatcher:
                     self._wake.set()
                 except ApiError as error:
                     log.warning("outcome sync failed, will retry: %s", error)
-            await self.clock.sleep(self.options.sync_interval)
+            fast = self._hungry or not self._open
+            interval = self.options.sync_interval if fast else self.options.idle_sync_interval
+            await self.clock.sleep(interval)
+
+    def _following(self) -> bool:
+        """Whether any call can still change: open attempts, or analyses we wait for."""
+        self._expire_analysis()
+        return bool(self._analysis) or any(o.status != S.UNKNOWN for o in self._open.values())
 
     async def _sync_once(self) -> None:
         """One GET /calls?updated_since pass over every page; applies what changed."""
@@ -544,6 +572,9 @@ class Dispatcher:
 
     def _apply_call(self, call: Call) -> bool:
         """Record a call's news; returns True if a line was freed."""
+        if call.id in self._analysis:
+            self._apply_analysis(call)
+            return False
         opened = self._match(call)
         if opened is None or (call.updated_at and call.updated_at == opened.last_update):
             return False
@@ -582,6 +613,60 @@ class Dispatcher:
             **_call_fields(call),
         )
         self._forget(opened)
+        if _analysis_pending(call) and self._wants_analysis():
+            until = now + self.options.analysis_wait
+            self._analysis[call.id] = (opened.attempt.id, opened.attempt.lead_id, until)
+        elif _opted_out(call):
+            self._opt_out(opened.attempt.phone, opened.attempt.lead_id, call, now)
+
+    def _wants_analysis(self) -> bool:
+        """Follow analyses when the disposition can change what happens next."""
+        return self.plan.add_on_opt_out or bool(self.plan.retry.statuses)
+
+    def _apply_analysis(self, call: Call) -> None:
+        """A finished call's analysis arrived: keep disposition and summary; honour opt-outs."""
+        if _analysis_pending(call):
+            return
+        attempt_id, lead_id, _until = self._analysis.pop(call.id)
+        now = self.clock.now()
+        self.ledger.update_attempt(
+            attempt_id,
+            now=now,
+            disposition=call.disposition_label,
+            summary=call.summary,
+            cost_cents=call.cost_cents,
+        )
+        if _opted_out(call):
+            self._opt_out(call.to or "", lead_id, call, now)
+
+    def _opt_out(self, phone: str, lead_id: int, call: Call, now: datetime) -> None:
+        """The callee asked not to be called: no retry for this lead, and with
+        ``add_on_opt_out`` the number goes on the company DNC list for every campaign."""
+        if self.ledger.lead_status(lead_id) == S.RETRY_WAIT:
+            reason = "asked not to be called (disposition Do Not Call); retry cancelled"
+            self.ledger.move_lead(
+                lead_id, old=S.RETRY_WAIT, new=S.DNC_BLOCKED, reason=reason, now=now
+            )
+        if self.plan.add_on_opt_out and phone and phone not in self._opted_out:
+            self._opted_out.add(phone)
+            task = asyncio.create_task(self._add_to_dnc(phone, call.id))
+            self._side_tasks.add(task)
+            task.add_done_callback(self._side_tasks.discard)
+
+    async def _add_to_dnc(self, phone: str, call_id: str) -> None:
+        """POST /do-not-call (idempotent by number: an existing entry is left unchanged)."""
+        try:
+            await self.client.add_dnc(phone, reason=f"opted out on call {call_id} (dialer)")
+            log.info("added %s to the company DNC list (opt-out)", mask(phone))
+        except ApiError as error:
+            log.warning("could not add %s to the DNC list: %s", mask(phone), error)
+
+    def _expire_analysis(self) -> None:
+        """Stop waiting for analyses that did not come in time (the API says 1–2 minutes)."""
+        now = self.clock.now()
+        for call_id, (_a, _l, until) in list(self._analysis.items()):
+            if now > until:
+                del self._analysis[call_id]
 
     def _forget(self, opened: _Open) -> None:
         self._open.pop(opened.attempt.id, None)
@@ -716,9 +801,10 @@ class Dispatcher:
     # -- ending ----------------------------------------------------------------------------
 
     async def _drain_posts(self) -> None:
-        """Let POSTs in flight finish and be recorded (first step of shutdown)."""
-        if self._posts:
-            await asyncio.gather(*list(self._posts), return_exceptions=True)
+        """Let POSTs (and DNC additions) in flight finish and be recorded."""
+        pending = [*self._posts, *self._side_tasks]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     def _finish(self, ending: str) -> RunResult:
         now = self.clock.now()
@@ -769,6 +855,14 @@ def _held_until(result: PlaceCallResult, now: datetime) -> datetime | None:
     if isinstance(expires, str):
         return parse_instant(expires)
     return None
+
+
+def _analysis_pending(call: Call) -> bool:
+    return call.analysis is not None and call.analysis.status == "pending"
+
+
+def _opted_out(call: Call) -> bool:
+    return (call.disposition_label or "").strip().lower() == "do not call"
 
 
 def _failure_code(call: Call) -> str | None:

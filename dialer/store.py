@@ -510,6 +510,11 @@ class Ledger:
             )
             return count
 
+    def invalidate_dnc(self, account: str) -> None:
+        """Mark the cached list stale so the next run fetches it (after we added to it)."""
+        with self._write("mark the DNC cache stale"):
+            self.db.execute("DELETE FROM dnc_syncs WHERE account = ?", [account])
+
     def dnc_fetched_at(self, account: str) -> datetime | None:
         """When the cached list of ``account`` was fetched, or None if never."""
         row = self.db.execute(

@@ -216,3 +216,25 @@ async def test_stopping_mid_run_then_resuming_finishes_without_double_calls(
     assert out.result.ending == "finished"
     assert set(legs) == set(phones)
     assert max(legs.values()) == 1
+
+
+async def test_an_opt_out_goes_on_the_company_list_and_later_campaigns_skip_it(
+    tmp_path: Path,
+) -> None:
+    phones = numbers(4, start=900)
+    first = write_campaign(tmp_path, phones, name="first", extra="[dnc]\nadd_on_opt_out = true")
+    scenario = Scenario(overrides={phones[0]: "opt_out", phones[1]: "no_answer"})
+    # the platform's own opt-out rule is off, so only the dialer can put the number on the list
+    async with Sandbox(_config(scenario=scenario, opt_out_adds_dnc=False)) as sb:
+        db = tmp_path / "l.db"
+        out = await run_campaign(sb, first, db)
+        assert out.by_phone()[phones[0]]["status"] == "completed"
+        second_dir = tmp_path / "second"
+        second_dir.mkdir()
+        second = write_campaign(second_dir, phones, name="second")
+        later = await run_campaign(sb, second, db)
+        legs = legs_per_number(sb)
+    lead = later.by_phone()[phones[0]]
+    assert lead["status"] == "dnc_blocked"
+    assert "opted out" in lead["reason"]
+    assert legs[phones[0]] == 1
