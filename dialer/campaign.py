@@ -358,6 +358,11 @@ async def prepare_run(
     return record, frame
 
 
+def _due_text(moment: datetime, ledger: Ledger, name: str) -> str:
+    """``now`` for leads that are due already, else the instant."""
+    return "now" if moment.year == 1 else moment.isoformat(timespec="seconds")
+
+
 def _ago(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     if minutes < 120:
@@ -456,5 +461,5 @@ def campaign_status(ledger: Ledger, name: str) -> dict[str, Any]:
         "state_reason": record.state_reason,
         "counts": ledger.counts(name),
         "live_calls": ledger.in_flight(name),
-        "next_due": None if next_due is None or next_due.year == 1 else next_due.isoformat(),
+        "next_due": None if next_due is None else _due_text(next_due, ledger, name),
     }

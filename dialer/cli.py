@@ -312,26 +312,29 @@ async def _interruptible(
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(name: str | None, db_path: Path, as_json: bool) -> None:
-    """Show leads per status, live calls and the next opening."""
+    """Show leads per status, live calls, the next opening and the outcome summary."""
     ledger = open_ledger(db_path)
     try:
         names = [name] if name else ledger.campaign_names()
-        reports = [_status_of(ledger, n) for n in names]
+        found = [_status_of(ledger, n) for n in names]
+        for report in found:
+            report["summary"] = reports.summary(ledger, report["name"])
     finally:
         ledger.close()
     if as_json:
-        click.echo(json.dumps(reports if name is None else reports[0], indent=2, default=str))
+        click.echo(json.dumps(found if name is None else found[0], indent=2, default=str))
         return
-    if not reports:
+    if not found:
         console.print(f"No campaigns in {db_path} yet.")
-    for report in reports:
-        console.print(
-            counts_table(f"campaign {report['name']} ({report['state']})", report["counts"])
-        )
-        console.print(
+    for report in found:
+        title = f"campaign {report['name']} ({report['state']})"
+        console.print(counts_table(title, report["counts"]))
+        reason = f" · {report['state_reason']}" if report["state_reason"] else ""
+        _say(
             f"live calls: {report['live_calls']} · next opening: {report['next_due'] or 'none'}"
-            + (f" · {report['state_reason']}" if report["state_reason"] else "")
+            + reason
         )
+        console.print(reports.summary_table(report["summary"]))
 
 
 # -- report, retry, dnc ---------------------------------------------------------------------
