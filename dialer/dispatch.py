@@ -109,6 +109,7 @@ class RunResult:
     next_due: datetime | None = None
     stop_error: ApiError | None = None
     placed: int = 0
+    placing_seconds: float = 0.0  # wall time from the first claim to the last POST answer
 
 
 @dataclass(slots=True)
@@ -173,6 +174,8 @@ class Dispatcher:
         self._sync_mark: datetime | None = None
         self._last_progress = 0.0
         self._hungry = True
+        self._first_claim: float | None = None
+        self._last_answer = 0.0
         self._opted_out: set[str] = set()
         self._side_tasks: set[asyncio.Task[None]] = set()
         # finished calls whose analysis (disposition, summary) is still pending:
@@ -317,6 +320,8 @@ class Dispatcher:
         """Commit every attempt (one fsync), then let their POSTs go."""
         pairs = [(self._attempt_for(lead), lead.status) for lead in leads]
         self.ledger.begin_attempts(pairs, now=now)
+        if self._first_claim is None:
+            self._first_claim = asyncio.get_running_loop().time()
         for (start, _old), lead in zip(pairs, leads, strict=True):
             record = AttemptRecord(
                 id=start.id,
@@ -387,6 +392,7 @@ class Dispatcher:
             return
         self._placed += 1
         self._record_answer(attempt, result)
+        self._last_answer = asyncio.get_running_loop().time()
 
     # -- recording answers -----------------------------------------------------------------
 
@@ -818,6 +824,7 @@ class Dispatcher:
             next_due=self.ledger.next_due(self.plan.name),
             stop_error=self._stop_error,
             placed=self._placed,
+            placing_seconds=max(0.0, self._last_answer - (self._first_claim or self._last_answer)),
         )
 
     def _report_progress(self, *, force: bool = False) -> None:

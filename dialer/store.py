@@ -1,10 +1,16 @@
 """The SQLite ledger: every campaign, every lead, every attempt, and the DNC cache.
 
-Durability is the point of this module. The database runs in WAL mode with
-``synchronous=FULL``: a committed attempt survives a power cut, and that commit happens
-*before* its POST leaves (DESIGN.md promise 1). Every lead status change is checked against
-:mod:`dialer.state` and guarded by the status it is expected to have, so two writers (or a
-bug) can never move a lead along a path the state machine forbids.
+Durability is the point of this module. The database runs in WAL mode. New attempts are
+committed with ``synchronous=FULL`` (fsync before the commit returns): a committed attempt
+survives a power cut, and that commit happens *before* its POST leaves (DESIGN.md promise 1).
+Other writes (answers, outcomes) use ``synchronous=NORMAL``: they survive a crash of the
+process, and what a power cut could take back is re-learned from the API on resume (an
+attempt found ``dialing`` is reconciled; a ``live`` call is synced again). Since WAL frames
+are written in order, the next FULL commit makes every earlier one durable too.
+
+Every lead status change is checked against :mod:`dialer.state` and guarded by the status
+it is expected to have, so two writers (or a bug) can never move a lead along a path the
+state machine forbids.
 
 sqlite3 exceptions are mapped to :class:`dialer.errors.LedgerError` here and nowhere else.
 """
@@ -202,7 +208,7 @@ class Ledger:
     def _configure(self) -> None:
         """WAL for concurrent readers (``dialer status``), FULL sync so commits survive power."""
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA busy_timeout=5000")
 
@@ -219,10 +225,20 @@ class Ledger:
                 self.db.conn.executescript("BEGIN;" + _SCHEMA_V1 + "PRAGMA user_version=1;COMMIT;")
 
     @contextmanager
-    def _write(self, what: str) -> Iterator[None]:
-        """One transaction, with sqlite3 errors mapped to LedgerError naming the file."""
-        with _mapped(self.path, what), self.db.atomic():
-            yield
+    def _write(self, what: str, *, durable: bool = False) -> Iterator[None]:
+        """One transaction, with sqlite3 errors mapped to LedgerError naming the file.
+
+        ``durable``: fsync before returning (the commit survives a power cut).
+        """
+        with _mapped(self.path, what):
+            if durable:
+                self.db.execute("PRAGMA synchronous=FULL")
+            try:
+                with self.db.atomic():
+                    yield
+            finally:
+                if durable:
+                    self.db.execute("PRAGMA synchronous=NORMAL")
 
     # -- campaigns -------------------------------------------------------------------------
 
@@ -401,7 +417,7 @@ class Ledger:
     ) -> None:
         """Commit attempts as ``dialing`` before any of their POSTs leaves (one fsync)."""
         stamp = isoformat(now)
-        with self._write("record new attempts"):
+        with self._write("record new attempts", durable=True):
             for start, old in starts:
                 self._move(start.lead_id, old, LeadStatus.DIALING, "dialing", now, None, None)
                 self.db.execute(
