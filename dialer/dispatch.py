@@ -174,6 +174,7 @@ class Dispatcher:
         self._sync_mark: datetime | None = None
         self._last_progress = 0.0
         self._hungry = True
+        self._fatal: BaseException | None = None
         self._first_claim: float | None = None
         self._last_answer = 0.0
         self._opted_out: set[str] = set()
@@ -205,6 +206,8 @@ class Dispatcher:
             asyncio.create_task(self._sync_loop()),
             asyncio.create_task(self._request_loop()),
         ]
+        for task in followers:
+            task.add_done_callback(self._follower_done)
         try:
             ending = await self._dispatch_loop()
         finally:
@@ -212,7 +215,14 @@ class Dispatcher:
             for task in followers:
                 task.cancel()
             await asyncio.gather(*followers, return_exceptions=True)
+        if self._fatal is not None:
+            raise self._fatal
         return self._finish(ending)
+
+    def _follower_done(self, task: asyncio.Task[None]) -> None:
+        """A follower loop must never end on its own: if it died, the run cannot go on."""
+        if not task.cancelled():
+            self._fail(task.exception() or RuntimeError("a follower loop ended early"))
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -348,7 +358,16 @@ class Dispatcher:
         self._posts.discard(task)
         self._wake.set()
         if not task.cancelled() and task.exception() is not None:
-            log.error("placing a call failed unexpectedly", exc_info=task.exception())
+            self._fail(task.exception())
+
+    def _fail(self, error: BaseException | None) -> None:
+        """Something we cannot work around (the ledger cannot be written, a bug): stop
+        taking work, drain, and let :meth:`run` raise it. Whatever is ``dialing`` is
+        reconciled by the next run."""
+        if error is not None and self._fatal is None:
+            self._fatal = error
+            self._stopping = True
+            self._wake.set()
 
     def _attempt_for(self, lead: LeadRecord) -> AttemptStart:
         """A fresh attempt: its id is the Idempotency-Key and goes into the call's metadata."""
