@@ -283,16 +283,25 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not a text file (campaign files are UTF-8 TOML)") from None
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer too long to convert
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
 
 
 def _describe(error: ErrorDetails) -> str:
-    """One pydantic error as ``[section] field: what is wrong``."""
+    """One pydantic error as ``[section] field: what is wrong`` (a huge value cut short)."""
     loc = tuple(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
-        return _unknown_key(loc)
-    return f"{_where(loc)}: {_message(error)}"
+        return _shortened(_unknown_key(loc))
+    return _shortened(f"{_where(loc)}: {_message(error)}")
+
+
+def _shortened(text: str, *, keep: int = 120) -> str:
+    """A message that quotes a megabyte-long value keeps only its two ends."""
+    if len(text) <= 2 * keep:
+        return text
+    return f"{text[:keep]}…({len(text) - 2 * keep:,} characters cut)…{text[-keep:]}"
 
 
 def _where(loc: tuple[str, ...]) -> str:

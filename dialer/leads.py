@@ -13,6 +13,7 @@ import codecs
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -34,6 +35,11 @@ __all__ = ["classify", "load_leads", "read_sheet", "summarize"]
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
 _SNIFF_BYTES = 64 * 1024
+#: Larger files are refused before being read: a lead sheet this big is a mistake or an attack,
+#: and pandas needs several times a file's size in memory. Split bigger lists into campaigns.
+MAX_SHEET_BYTES = 256 * 1024 * 1024
+#: A workbook is a zip: the parts it says it unpacks to are capped too (zip bombs).
+MAX_WORKBOOK_UNPACKED = 512 * 1024 * 1024
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\u061c\ufeff\u00a0]")
 _DATA_LIKE = re.compile(r"[+0-9()\-\s.']{6,}")
 
@@ -51,10 +57,46 @@ def read_sheet(path: Path, *, sheet: str | None = None) -> pd.DataFrame:
     if suffix not in CSV_SUFFIXES | WORKBOOK_SUFFIXES:
         known = ", ".join(sorted(CSV_SUFFIXES | WORKBOOK_SUFFIXES))
         raise InputError(f"{path}: unknown file type {suffix or '(none)'!r}; use one of {known}")
-    if not path.is_file():
-        raise InputError(f"{path}: lead sheet not found")
+    _check_file(path)
     grid = _read_workbook(path, sheet) if suffix in WORKBOOK_SUFFIXES else _read_csv(path)
     return _with_header(grid, path)
+
+
+def _check_file(path: Path) -> None:
+    """Refuse what is not a regular file, or is too large to read safely, before reading."""
+    if not path.is_file():
+        what = "is a folder, not a lead sheet" if path.is_dir() else "lead sheet not found"
+        raise InputError(f"{path}: {what}")
+    size = path.stat().st_size
+    if size > MAX_SHEET_BYTES:
+        raise InputError(
+            f"{path}: the file is too large ({_megabytes(size)}; the limit is "
+            f"{_megabytes(MAX_SHEET_BYTES)}); split it into smaller sheets"
+        )
+    unpacked = _unpacked_size(path) if path.suffix.lower() in WORKBOOK_SUFFIXES else 0
+    if unpacked > MAX_WORKBOOK_UNPACKED:
+        raise InputError(
+            f"{path}: the workbook is too large when unpacked "
+            f"({_megabytes(unpacked)}; the limit is "
+            f"{_megabytes(MAX_WORKBOOK_UNPACKED)}); save it as CSV or split it"
+        )
+
+
+def _unpacked_size(path: Path) -> int:
+    """The total size a zip-based workbook declares for its parts (0 if it is not a zip).
+
+    A part that lies about its size is caught later: the workbook reader stops at the
+    declared size and fails.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return 0  # not a zip (CSV, .xls) or a broken one the reader reports itself
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:,.0f} MB"
 
 
 def _with_header(grid: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -95,7 +137,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         return _parse_csv(utf8, delimiter, engine="c")
     except (pd.errors.ParserError, ValueError):
-        return _parse_ragged(utf8, delimiter)
+        return _parse_ragged(utf8, delimiter, path)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -119,7 +161,7 @@ _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 def _decode(data: bytes, path: Path) -> str:
     """Text from bytes: BOMs first, then UTF-8, Windows-1255 (Hebrew), then a detector."""
     if data.startswith(_UTF16_BOMS):
-        return data.decode("utf-16")
+        return data.decode("utf-16", errors="replace")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -166,20 +208,19 @@ def _parse_csv(data: bytes, delimiter: str, *, engine: Any) -> pd.DataFrame:
     return grid.fillna("")
 
 
-def _parse_ragged(data: bytes, delimiter: str) -> pd.DataFrame:
-    """Rows with more fields than the header keep the first ones (a bad row never stops us)."""
-    width = len(next(csv.reader(io.StringIO(data.decode("utf-8")), delimiter=delimiter), []))
-    grid = pd.read_csv(
-        io.BytesIO(data),
-        sep=delimiter,
-        header=None,
-        names=range(width),
-        dtype=str,
-        engine="python",
-        keep_default_na=False,
-        on_bad_lines=lambda fields: fields[:width],
-    )
-    return grid.fillna("")
+def _parse_ragged(data: bytes, delimiter: str, path: Path) -> pd.DataFrame:
+    """Rows with more fields than the header keep the first ones (a bad row never stops us).
+
+    Python's csv module, not pandas' python engine: that one silently drops some bad lines
+    (a stray quote inside a field), and every row must reach the report.
+    """
+    reader = csv.reader(io.StringIO(data.decode("utf-8")), delimiter=delimiter)
+    try:
+        rows = [fields for fields in reader if fields]
+    except csv.Error as exc:
+        raise InputError(f"{path}: cannot read the CSV (line {reader.line_num}: {exc})") from None
+    width = len(rows[0]) if rows else 0
+    return pd.DataFrame([(fields + [""] * width)[:width] for fields in rows], dtype="str")
 
 
 # --------------------------------------------------------------------------- workbooks
