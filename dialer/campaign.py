@@ -171,6 +171,23 @@ def dnc_index(ledger: Ledger, campaign: Campaign, *, account: str) -> DncIndex:
     return DncIndex(entries, suppressed=suppressed)
 
 
+async def fresh_dnc_index(
+    ledger: Ledger, campaign: Campaign, *, connection: Connection, now: datetime
+) -> DncIndex:
+    """The DNC index, after refreshing the cache if it is older than the campaign allows
+    (the API is asked only then)."""
+    max_age = timedelta(minutes=campaign.dnc.max_age_minutes)
+    fetched = ledger.dnc_fetched_at(connection.account)
+    if fetched is None or now - fetched > max_age:
+        async with open_client(
+            connection, requests_per_minute=campaign.pacing.requests_per_minute
+        ) as client:
+            await ensure_fresh_dnc(
+                ledger, client, account=connection.account, max_age=max_age, now=now
+            )
+    return dnc_index(ledger, campaign, account=connection.account)
+
+
 # -- intake ---------------------------------------------------------------------------------
 
 
@@ -335,17 +352,7 @@ async def prepare_run(
     if record is not None:
         return record, None
     now = connection.clock.now()
-    async with open_client(
-        connection, requests_per_minute=campaign.pacing.requests_per_minute
-    ) as client:
-        await ensure_fresh_dnc(
-            ledger,
-            client,
-            account=connection.account,
-            max_age=timedelta(minutes=campaign.dnc.max_age_minutes),
-            now=now,
-        )
-    index = dnc_index(ledger, campaign, account=connection.account)
+    index = await fresh_dnc_index(ledger, campaign, connection=connection, now=now)
     frame = classify_campaign(campaign, ledger=ledger, index=index, now=now, leads=leads_file)
     record = import_campaign(
         campaign,
@@ -387,28 +394,11 @@ async def validate_campaign(
     """
     campaign = load_campaign(campaign_path)
     now = connection.clock.now()
-    client_needed = _dnc_is_stale(ledger, campaign, connection, now)
-    if client_needed:
-        async with open_client(connection, requests_per_minute=60) as client:
-            await ensure_fresh_dnc(
-                ledger,
-                client,
-                account=connection.account,
-                max_age=timedelta(minutes=campaign.dnc.max_age_minutes),
-                now=now,
-            )
-    index = dnc_index(ledger, campaign, account=connection.account)
+    index = await fresh_dnc_index(ledger, campaign, connection=connection, now=now)
     frame = classify_campaign(campaign, ledger=ledger, index=index, now=now, leads=leads)
     target = out or Path(f"{campaign.name}.validation.csv")
     write_csv_atomically(frame[STATUS_COLUMNS], target)
     return validation_summary(frame, campaign, now=now), target
-
-
-def _dnc_is_stale(
-    ledger: Ledger, campaign: Campaign, connection: Connection, now: datetime
-) -> bool:
-    fetched = ledger.dnc_fetched_at(connection.account)
-    return fetched is None or now - fetched > timedelta(minutes=campaign.dnc.max_age_minutes)
 
 
 def validation_summary(frame: pd.DataFrame, campaign: Campaign, *, now: datetime) -> dict[str, int]:
