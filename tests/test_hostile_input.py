@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,7 @@ def _invoke(*args: str) -> tuple[Result, float]:
 def _campaigns_in(db: Path) -> int:
     if not db.exists():
         return 0
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
         if "campaigns" not in tables:
             return 0
@@ -124,7 +125,7 @@ def test_refused_run_writes_nothing(case: Case, tmp_path: Path) -> None:
     assert seconds < SECONDS_PER_CASE
     _assert_one_clear_line(result, case)
     assert _campaigns_in(db) == 0
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("SELECT count(*) FROM leads").fetchone()[0] == 0
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
