@@ -25,7 +25,7 @@ from dialer.clock import Clock, ScaledClock, SystemClock, parse_instant
 from dialer.config import Campaign, load_campaign
 from dialer.dispatch import CampaignPlan, Dispatcher, Progress, RunOptions, RunResult
 from dialer.dnc import DncEntry, DncIndex, read_suppression_file
-from dialer.errors import ApiError, AuthError, ConfigError, DncStaleError, InputError
+from dialer.errors import ApiError, AuthError, ConfigError, DncStaleError
 from dialer.leads import classify, load_leads
 from dialer.models import LeadStatus
 from dialer.state import RetryPolicy
@@ -387,18 +387,18 @@ async def validate_campaign(
     connection: Connection,
     leads: Path | None = None,
     out: Path | None = None,
-) -> tuple[dict[str, int], Path]:
+) -> tuple[dict[str, int], pd.DataFrame, Path]:
     """Everything ``run`` does before the first call, without importing or calling.
 
-    Returns the summary counts and where the per-row status CSV was written.
+    Returns the summary counts, the per-row statuses (``STATUS_COLUMNS``) and where they
+    belong (``out``, or ``NAME.validation.csv``).
     """
     campaign = load_campaign(campaign_path)
     now = connection.clock.now()
     index = await fresh_dnc_index(ledger, campaign, connection=connection, now=now)
     frame = classify_campaign(campaign, ledger=ledger, index=index, now=now, leads=leads)
     target = out or Path(f"{campaign.name}.validation.csv")
-    write_csv_atomically(frame[STATUS_COLUMNS], target)
-    return validation_summary(frame, campaign, now=now), target
+    return validation_summary(frame, campaign, now=now), frame[STATUS_COLUMNS], target
 
 
 def validation_summary(frame: pd.DataFrame, campaign: Campaign, *, now: datetime) -> dict[str, int]:
@@ -419,17 +419,6 @@ def validation_summary(frame: pd.DataFrame, campaign: Campaign, *, now: datetime
     summary["outside window now"] = closed
     summary["to call"] = len(pending)
     return summary
-
-
-def write_csv_atomically(frame: pd.DataFrame, target: Path) -> None:
-    """Write to a temporary file beside ``target``, then rename: never a half-written file."""
-    temporary = target.with_name(f".{target.name}.tmp")
-    try:
-        frame.to_csv(temporary, index=False, encoding="utf-8-sig")
-        temporary.replace(target)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise InputError(f"{target}: cannot write: {error.strerror}") from error
 
 
 def find_campaign(ledger: Ledger, name: str) -> CampaignRecord:

@@ -17,6 +17,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from dialer import __version__, reports
 from dialer import campaign as ops
@@ -49,8 +50,9 @@ db_option = click.option(
 
 
 def fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
-    """Print one clear line to stderr and exit."""
-    errors.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    """Print one clear line to stderr and exit. The message is plain text: a ``[pacing]``
+    in it is a section name, not markup."""
+    errors.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
     raise SystemExit(code)
 
 
@@ -98,7 +100,7 @@ def validate(
     """Preflight a campaign: read, normalise, dedupe, screen; place no call."""
     ledger = open_ledger(db_path)
     try:
-        summary, written = _guard(
+        summary, statuses, written = _guard(
             lambda: _with_connection(
                 sandbox,
                 lambda conn: ops.validate_campaign(
@@ -108,6 +110,10 @@ def validate(
         )
     finally:
         ledger.close()
+    try:
+        reports.write_status_csv(statuses, written)
+    except DialerError as error:
+        fail(str(error), error.exit_code)
     console.print(counts_table(f"validate {campaign_file}", summary))
     console.print(f"Per-row statuses written to {written}")
 

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import pandas as pd
 from rich.table import Table
 
 from dialer.campaign import find_campaign
@@ -300,6 +301,19 @@ def _atomic(target: Path) -> Iterator[IO[bytes]]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_status_csv(frame: pd.DataFrame, target: Path) -> None:
+    """``dialer validate``'s per-row statuses: atomic, owner-only, formulas neutralised."""
+    with _atomic(target) as handle:
+        text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+        writer = csv.writer(text)
+        columns = [str(c) for c in frame.columns]
+        writer.writerow(columns)
+        for values in zip(*(frame[c].tolist() for c in columns), strict=True):
+            writer.writerow(neutralise(v, column=c) for v, c in zip(values, columns, strict=True))
+        text.flush()
+        text.detach()
 
 
 def _unwritable(target: Path, error: OSError) -> InputError:

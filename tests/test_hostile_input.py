@@ -161,10 +161,6 @@ def test_big_inputs_are_refused_in_bounded_memory(case: Case, tmp_path: Path) ->
     assert peak < PEAK_MEMORY_MB, f"peak {peak} MB"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.fail prints the message as rich markup, so '[pacing]' in it is eaten as a tag",
-)
 def test_error_line_keeps_the_section_name(tmp_path: Path) -> None:
     case = next(c for c in CASES if c.name == "campaign: unknown keys")
     toml = case.build(tmp_path)
