@@ -215,18 +215,11 @@ def _validation_rows(tmp_path: Path) -> tuple[Path, list[dict[str, str]]]:
         return out, list(csv.DictReader(handle))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="campaign.write_csv_atomically writes phone_raw as typed: a formula runs in Excel",
-)
 def test_validation_csv_neutralises_formulas(tmp_path: Path) -> None:
     _, rows = _validation_rows(tmp_path)
     assert [r["phone_raw"][0] for r in rows] == ["'", "0"]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the per-row validation CSV (numbers: PII) is created 0644, not 0600"
-)
 def test_validation_csv_is_owner_only(tmp_path: Path) -> None:
     out, _ = _validation_rows(tmp_path)
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
