@@ -46,13 +46,22 @@ from dialer.api.ratelimit import RateBudget
 from dialer.api.retry import Backoff
 from dialer.api.transport import AiohttpTransport, Transport
 from dialer.clock import Clock, SystemClock, isoformat
-from dialer.errors import ApiError, ConfigError, NotFound, RetryableError, ServerError
+from dialer.errors import (
+    ApiError,
+    ConfigError,
+    NotFound,
+    RateLimited,
+    RetryableError,
+    ServerError,
+)
 
 log = logging.getLogger("dialer.api")
 
 M = TypeVar("M", bound=BaseModel)
 
 MAX_PAGE_SIZE = 100
+#: 429s waited out for one request before giving up (each waits its Retry-After).
+RATE_LIMIT_WAITS = 60
 
 
 class _Unset:
@@ -148,6 +157,7 @@ class YapprClient:
         timeout: float = 30.0,
         backoff: Backoff | None = None,
         pool_size: int = 16,
+        rate_limit_waits: int | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in {"http", "https"} or not parts.netloc:
@@ -162,6 +172,13 @@ class YapprClient:
             pool_size=pool_size, timeout=timeout
         )
         self.max_retries = max_retries
+        # 429s waited out per request: by default many (a 429 executed nothing), none when
+        # the caller asked for no retries at all.
+        self.rate_limit_waits = (
+            rate_limit_waits
+            if rate_limit_waits is not None
+            else (max(max_retries, RATE_LIMIT_WAITS) if max_retries else 0)
+        )
         self.backoff = backoff or Backoff()
         self._stats: Counter[int] = Counter()
 
@@ -226,14 +243,22 @@ class YapprClient:
         (a DELETE): report success instead.
         """
         headers = self._headers(has_body=body is not None, idempotency_key=idempotency_key)
-        attempt = 0
+        attempt = waits = 0
         while True:
             try:
                 return await self._attempt(method, path, headers, body, params)
             except NotFound:
-                if gone_ok_after_retry and attempt > 0:
+                if gone_ok_after_retry and attempt + waits > 0:
                     return _Answer(404, {}, None)
                 raise
+            except RateLimited as error:
+                # Nothing in a 429 was executed: waiting it out is always safe, so a storm
+                # of them gets its own, larger allowance than failures do.
+                if waits >= self.rate_limit_waits:
+                    log.warning("gave up after %d rate-limit waits: %s", waits, error)
+                    raise
+                await self._pause_before_retry(error, attempt)
+                waits += 1
             except RetryableError as error:
                 if attempt >= self.max_retries:
                     log.warning("gave up after %d retries: %s", attempt, error)
