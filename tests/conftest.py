@@ -76,3 +76,14 @@ def eventually() -> Eventually:
             await asyncio.sleep(0.005)
 
     return wait
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print what the reliability tests counted (kills survived, faults injected, ...)."""
+    from .figures import FIGURES
+
+    if not FIGURES:
+        return
+    terminalreporter.section("reliability figures")
+    for name, value in sorted(FIGURES.items()):
+        terminalreporter.write_line(f"{name}: {value:,}")

@@ -18,6 +18,7 @@ import pytest
 from dialer.sandbox import Sandbox, SandboxConfig
 
 from .dialing import legs_per_number, numbers, write_campaign
+from .figures import dialed_twice, record
 
 
 def _env(sb: Sandbox) -> dict[str, str]:
@@ -88,6 +89,10 @@ async def _chaos(tmp_path: Path, *, kills: int, seed: int, leads: int = 30) -> N
     finals = {"completed", "voicemail", "no_answer", "busy", "failed", "transferred", "exhausted"}
     assert {status for _, status, _ in rows} <= finals, rows
     attempts = {phone: n for phone, _, n in rows}
+    record("SIGKILLs survived", endings.count(None))
+    record("leads run through crashes", leads)
+    record("calls placed under crashes", sum(legs.values()))
+    record("numbers dialed more often than attempted", dialed_twice(legs, attempts))
     for phone, count in legs.items():
         assert count <= attempts[phone] <= 2, (phone, count, attempts[phone])
 

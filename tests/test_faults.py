@@ -11,6 +11,7 @@ import pytest
 from dialer.sandbox import Sandbox, SandboxConfig
 
 from .dialing import legs_per_number, numbers, run_campaign, write_campaign
+from .figures import dialed_twice, record
 
 FINAL = {"completed", "voicemail", "no_answer", "busy", "failed", "transferred"}
 
@@ -32,6 +33,14 @@ async def _faulty_run(
         out = await run_campaign(sb, toml, tmp_path / "l.db")
         legs = dict(legs_per_number(sb))
         statuses = dict(sb.status_counts)
+        injected = sum(n for code, n in statuses.items() if code >= 500 or code == 429)
+        record("faults injected (5xx, lost answers, 429s, dropped connections)", injected)
+        record(
+            "faults injected (5xx, lost answers, 429s, dropped connections)",
+            sb.ctx.dropped_connections,
+        )
+        record("leads run under faults", leads)
+        record("numbers dialed more often than attempted", dialed_twice(legs_per_number(sb), 1))
     assert out.result.ending == "finished"
     assert set(out.statuses()) <= FINAL, out.statuses()
     assert sum(out.statuses().values()) == leads

@@ -28,6 +28,7 @@ from dialer.config import load_campaign
 from dialer.errors import ConfigError, InputError
 from dialer.leads import read_sheet
 
+from .figures import record
 from .hostile import CASES, Case
 
 SECONDS_PER_CASE = 3.0
@@ -95,6 +96,7 @@ def _assert_one_clear_line(result: Result, case: Case) -> str:
 @pytest.mark.parametrize("case", _params(CASES))
 def test_validate_refuses_clearly_or_gives_row_reasons(case: Case, tmp_path: Path) -> None:
     _skip_pointless(case)
+    record("bad input files tried", 1)
     toml = case.build(tmp_path / "case")
     db, out = tmp_path / "ledger.db", tmp_path / "rows.csv"
     result, seconds = _invoke(

@@ -20,6 +20,7 @@ import pytest
 from dialer.sandbox import Sandbox, SandboxConfig
 
 from .dialing import legs_per_number, numbers, write_campaign
+from .figures import dialed_twice, record
 
 LEADS = int(os.environ.get("DIALER_LOAD_LEADS", "100000"))
 LIVE = 200
@@ -86,6 +87,10 @@ async def test_a_hundred_thousand_leads(tmp_path: Path) -> None:
     assert max(legs.values()) == 1 and set(legs) <= set(phones)  # nobody dialed twice
     assert "429" not in output
     ours = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    record("load test leads (one campaign)", LEADS)
+    record("load test dialer peak RSS (MB)", peak_kib // 1024)
+    record("load test wall time (s)", round(wall))
+    record("numbers dialed more often than attempted", dialed_twice(legs, 1))
     print(
         f"\nload: {LEADS:,} leads, {len(legs):,} dialed, 0 twice, {requests:,} API requests, "
         f"wall {wall:.0f} s ({LEADS / wall:,.0f} leads/s), dialer peak RSS {peak_kib // 1024} MB "
