@@ -638,15 +638,16 @@ class Dispatcher:
             **_call_fields(call),
         )
         self._forget(opened)
-        if _analysis_pending(call) and self._wants_analysis():
+        if _analysis_pending(call) and self._wants_analysis(decision.status):
             until = now + self.options.analysis_wait
             self._analysis[call.id] = (opened.attempt.id, opened.attempt.lead_id, until)
         elif _opted_out(call):
             self._opt_out(opened.attempt.phone, opened.attempt.lead_id, call, now)
 
-    def _wants_analysis(self) -> bool:
-        """Follow analyses when the disposition can change what happens next."""
-        return self.plan.add_on_opt_out or bool(self.plan.retry.statuses)
+    def _wants_analysis(self, status: LeadStatus) -> bool:
+        """Follow a call to its analysis only when the disposition can change what happens
+        next: an opt-out goes on the DNC list, or cancels a planned retry."""
+        return self.plan.add_on_opt_out or status == S.RETRY_WAIT
 
     def _apply_analysis(self, call: Call) -> None:
         """A finished call's analysis arrived: keep disposition and summary; honour opt-outs."""
