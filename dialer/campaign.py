@@ -319,23 +319,34 @@ async def dispatch(
             max_age=timedelta(minutes=campaign.dnc.max_age_minutes),
             now=connection.clock.now(),
         )
-        index = dnc_index(ledger, campaign, account=connection.account)
+        current = [dnc_index(ledger, campaign, account=connection.account)]
+
+        async def refresh() -> None:
+            """Re-fetch the company list mid-run (every ``max_age``), same rate budget."""
+            await refresh_dnc(
+                ledger, client, account=connection.account, now=connection.clock.now()
+            )
+            current[0] = dnc_index(ledger, campaign, account=connection.account)
+
         dispatcher = Dispatcher(
             ledger=ledger,
             client=client,
             plan=plan,
             clock=connection.clock,
-            dnc=lambda: index,
+            dnc=lambda: current[0],
             options=options,
             on_progress=on_progress,
+            refresh_dnc=refresh,
+            dnc_max_age=timedelta(minutes=campaign.dnc.max_age_minutes),
         )
         if on_dispatcher is not None:
             on_dispatcher(dispatcher)
-        try:
-            return await dispatcher.run()
-        finally:
-            if dispatcher.opted_out:
-                ledger.invalidate_dnc(connection.account)
+        with ledger.lease(record.name):
+            try:
+                return await dispatcher.run()
+            finally:
+                if dispatcher.opted_out:
+                    ledger.invalidate_dnc(connection.account)
 
 
 async def prepare_run(

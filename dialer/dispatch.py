@@ -29,7 +29,7 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,6 +53,7 @@ from dialer.errors import (
     CampaignStop,
     IdempotencyConflict,
     LeadRejected,
+    NotFound,
     RetryableError,
 )
 from dialer.models import LeadStatus
@@ -93,7 +94,8 @@ class RunOptions:
     idle_sync_interval: float = 30.0  # ... while no due lead waits for a line to free up
     analysis_wait: timedelta = timedelta(minutes=3)  # follow finished calls to their analysis
     sync_overlap: float = 30.0  # clock seconds re-read on every sync (late writes, skew)
-    request_poll_interval: float = 15.0  # clock seconds between workflow request polls
+    request_poll_interval: float = 60.0  # clock seconds between workflow request polls
+    # (the sync already finds their calls by our metadata; polling only spots failures)
     max_wait: timedelta = timedelta(minutes=15)  # wait this long for the next due lead
     redial_unknown: bool = False
     progress_interval: float = 1.0  # wall seconds between progress callbacks
@@ -152,6 +154,8 @@ class Dispatcher:
         dnc: Callable[[], DncIndex],
         options: RunOptions | None = None,
         on_progress: Callable[[Progress], None] | None = None,
+        refresh_dnc: Callable[[], Awaitable[None]] | None = None,
+        dnc_max_age: timedelta | None = None,
     ) -> None:
         self.ledger = ledger
         self.client = client
@@ -160,8 +164,12 @@ class Dispatcher:
         self._dnc = dnc
         self.options = options or RunOptions()
         self._on_progress = on_progress
+        self._refresh_dnc = refresh_dnc
+        self._dnc_max_age = dnc_max_age
         self._rng = random.Random(self.options.seed)
         self._open: dict[str, _Open] = {}  # attempt id -> open attempt
+        self._inflight: dict[str, AttemptRecord] = {}  # attempt id -> POST not answered yet
+        self._resend: list[AttemptRecord] = []  # --redial-unknown, screened like new leads
         self._by_call: dict[str, str] = {}  # call id -> attempt id
         self._by_request: dict[str, str] = {}  # workflow request id -> attempt id
         self._by_queue: dict[str, str] = {}  # queue entry id -> attempt id
@@ -205,11 +213,17 @@ class Dispatcher:
         followers = [
             asyncio.create_task(self._sync_loop()),
             asyncio.create_task(self._request_loop()),
+            asyncio.create_task(self._dnc_loop()),
         ]
         for task in followers:
             task.add_done_callback(self._follower_done)
         try:
             ending = await self._dispatch_loop()
+        except asyncio.CancelledError:
+            for task in [*self._posts, *self._side_tasks]:
+                task.cancel()  # attempts left ``dialing`` are reconciled by the next run
+            self.ledger.set_campaign_state(self.plan.name, "interrupted", now=self.clock.now())
+            raise
         finally:
             await self._drain_posts()
             for task in followers:
@@ -248,6 +262,8 @@ class Dispatcher:
         self._hungry = next_due is not None and next_due <= now
         if self._hungry and self._free_lines() > 0:
             return None, 0.0
+        if self._resend and self._free_lines() > 0 and self._resend_due(now):
+            return None, 0.0
         if busy or self._analysis:
             return None, self.options.sync_interval
         if next_due is None:
@@ -255,6 +271,10 @@ class Dispatcher:
         if next_due - now > self.options.max_wait:
             return "waiting", 0.0
         return None, max(0.0, (next_due - now).total_seconds())
+
+    def _resend_due(self, now: datetime) -> bool:
+        """Whether a resend could go now (its window is open)."""
+        return any(self._window_open(a, now) for a in self._resend)
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep on the clock until ``seconds`` pass or something wakes the loop."""
@@ -277,8 +297,39 @@ class Dispatcher:
 
     # -- claiming and placing --------------------------------------------------------------
 
+    def _fill_resends(self) -> None:
+        """Resend unknown attempts (``--redial-unknown``) on free lines, after the same DNC
+        and window checks as a new lead; one outside its window waits (in this run, or for
+        the next ``--redial-unknown``)."""
+        now = self.clock.now()
+        index = self._dnc()
+        for attempt in list(self._resend):
+            if self._free_lines() <= 0 or self._stopping:
+                return
+            blocked = index.match_reason(attempt.phone, agent_id=self.plan.agent_id, now=now)
+            if blocked:
+                self._resend.remove(attempt)
+                self.ledger.update_attempt(
+                    attempt.id, now=now, lead_move=(S.UNKNOWN, S.DNC_BLOCKED, blocked)
+                )
+                self._open.pop(attempt.id, None)
+            elif self._window_open(attempt, now):
+                self._resend.remove(attempt)
+                self.ledger.update_attempt(
+                    attempt.id,
+                    now=now,
+                    lead_move=(S.UNKNOWN, S.DIALING, "re-sending under the same key"),
+                )
+                self._open.pop(attempt.id, None)
+                self._launch(attempt)
+
+    def _window_open(self, attempt: AttemptRecord, now: datetime) -> bool:
+        window = self.plan.window
+        return window is None or window.is_open(self.ledger.lead_timezone(attempt.lead_id), now)
+
     def _fill_lines(self) -> None:
         """Claim due leads for every free line and start their POSTs."""
+        self._fill_resends()
         free = self._free_lines()
         while free > 0 and not self._stopping and self._stop_error is None:
             now = self.clock.now()
@@ -404,16 +455,30 @@ class Dispatcher:
     async def _place(self, attempt: AttemptRecord) -> None:
         """POST one attempt (same key and bytes on every retry) and record the answer."""
         request = CallRequest.model_validate_json(attempt.body)
+        self._inflight[attempt.id] = attempt
         try:
             result = await self.client.place_call(request, idempotency_key=attempt.id)
         except ApiError as error:
+            self._inflight.pop(attempt.id, None)
+            if self._answer_is_late(attempt, _error_fields(error)):
+                return
             self._record_error(attempt, error)
             return
+        self._inflight.pop(attempt.id, None)
         self._placed += 1
-        self._record_answer(attempt, result)
+        if not self._answer_is_late(attempt, {"http_status": result.http_status}):
+            self._record_answer(attempt, result)
         self._last_answer = asyncio.get_running_loop().time()
 
     # -- recording answers -----------------------------------------------------------------
+
+    def _answer_is_late(self, attempt: AttemptRecord, fields: dict[str, Any]) -> bool:
+        """The sync found this attempt's call before its POST answer arrived (a replay after
+        lost answers can take minutes): keep the answer on the attempt, move nothing."""
+        if self.ledger.lead_status(attempt.lead_id) == S.DIALING:
+            return False
+        self.ledger.update_attempt(attempt.id, now=self.clock.now(), **fields)
+        return True
 
     def _record_answer(self, attempt: AttemptRecord, result: PlaceCallResult) -> None:
         """Write the POST answer and move the lead: live, DNC-blocked or held by the platform."""
@@ -491,13 +556,14 @@ class Dispatcher:
     def _record_error(self, attempt: AttemptRecord, error: ApiError) -> None:
         """A POST that ended in an error: reject the lead, stop the campaign, or mark unknown."""
         now = self.clock.now()
-        fields: dict[str, Any] = {
-            "http_status": error.status or None,
-            "failure_code": error.code or None,
-            "error_message": error.message[:500],
-        }
-        if isinstance(error, CampaignStop):
+        fields = _error_fields(error)
+        if isinstance(error, CampaignStop) and error.after_uncertain:
+            self._stop_error = self._stop_error or error
+            self._mark_unknown(attempt, error, fields, now)
+        elif isinstance(error, CampaignStop):
             self._give_back(attempt, error, fields, now)
+        elif error.after_uncertain:
+            self._mark_unknown(attempt, error, fields, now)
         elif isinstance(error, LeadRejected) or (
             400 <= error.status < 500 and not _ambiguous(error)
         ):
@@ -511,14 +577,20 @@ class Dispatcher:
                 **fields,
             )
         else:
-            reason = (
-                f"the API did not confirm the call ({error.code or error.status or 'no answer'});"
-                " resume with --redial-unknown to resend it under the same key"
-            )
-            self.ledger.update_attempt(
-                attempt.id, now=now, lead_move=(S.DIALING, S.UNKNOWN, reason), **fields
-            )
-            self._open[attempt.id] = _Open(attempt=attempt, status=S.UNKNOWN)
+            self._mark_unknown(attempt, error, fields, now)
+
+    def _mark_unknown(
+        self, attempt: AttemptRecord, error: ApiError, fields: dict[str, Any], now: datetime
+    ) -> None:
+        """We cannot tell whether the call was placed: never re-dial it on our own."""
+        reason = (
+            f"the API did not confirm the call ({error.code or error.status or 'no answer'});"
+            " resume with --redial-unknown to resend it under the same key"
+        )
+        self.ledger.update_attempt(
+            attempt.id, now=now, lead_move=(S.DIALING, S.UNKNOWN, reason), **fields
+        )
+        self._open[attempt.id] = _Open(attempt=attempt, status=S.UNKNOWN)
 
     def _give_back(
         self, attempt: AttemptRecord, error: ApiError, fields: dict[str, Any], now: datetime
@@ -568,12 +640,13 @@ class Dispatcher:
 
     async def _sync_once(self) -> None:
         """One GET /calls?updated_since pass over every page; applies what changed."""
-        started = self.clock.now()
         since = self._sync_since()
         changed = False
         async for call in self.client.list_calls(agent_id=self.plan.agent_id, updated_since=since):
             changed |= self._apply_call(call)
-        self._sync_mark = started
+            if call.updated_at and (self._sync_mark is None or call.updated_at > self._sync_mark):
+                # the API's clock, not ours: a skewed local clock cannot open a gap
+                self._sync_mark = call.updated_at
         if changed:
             self._wake.set()
 
@@ -585,7 +658,8 @@ class Dispatcher:
         return oldest - timedelta(minutes=5)
 
     def _match(self, call: Call) -> _Open | None:
-        """The open attempt this call belongs to, by call id or by our metadata."""
+        """The open attempt this call belongs to, by call id or by our metadata; an attempt
+        whose POST is still in flight is opened here, so a late answer loses nothing."""
         metadata = call.metadata or {}
         attempt_id = (
             self._by_call.get(call.id)
@@ -593,7 +667,11 @@ class Dispatcher:
             or self._by_request.get(_text(metadata.get("workflow_request_id")) or "")
             or self._by_queue.get(_text(metadata.get("queue_id")) or "")
         )
-        return self._open.get(attempt_id) if attempt_id else None
+        if not attempt_id:
+            return None
+        if attempt_id not in self._open and attempt_id in self._inflight:
+            self._open[attempt_id] = _Open(attempt=self._inflight[attempt_id], status=S.DIALING)
+        return self._open.get(attempt_id)
 
     def _apply_call(self, call: Call) -> bool:
         """Record a call's news; returns True if a line was freed."""
@@ -703,6 +781,26 @@ class Dispatcher:
         if opened.queue_id:
             self._by_queue.pop(opened.queue_id, None)
 
+    async def _dnc_loop(self) -> None:
+        """Keep the DNC cache younger than ``max_age`` during a long run. If a refresh
+        fails the run goes on (the API still checks its list on every POST) and tries
+        again a sync interval later."""
+        if self._refresh_dnc is None or self._dnc_max_age is None:
+            await asyncio.Event().wait()  # nothing to do; cancelled with the run
+        assert self._refresh_dnc is not None and self._dnc_max_age is not None
+        wait = self._dnc_max_age.total_seconds()
+        while True:
+            await self.clock.sleep(wait)
+            try:
+                await self._refresh_dnc()
+                wait = self._dnc_max_age.total_seconds()
+            except CampaignStop as error:
+                log.warning("could not refresh the DNC list: %s", error)
+                wait = self.options.idle_sync_interval
+            except ApiError as error:
+                log.warning("could not refresh the DNC list, will retry: %s", error)
+                wait = self.options.sync_interval
+
     async def _request_loop(self) -> None:
         """Follow workflow call requests until they have a call (or die); give up stale holds."""
         while True:
@@ -721,7 +819,11 @@ class Dispatcher:
         """One look at a platform-held attempt."""
         now = self.clock.now()
         if opened.request_id:
-            state = await self.client.get_call_request(opened.request_id)
+            try:
+                state = await self.client.get_call_request(opened.request_id)
+            except NotFound:
+                self._fail_hold(opened, "call request not found", "request_not_found", now)
+                return
             if state.call_id and opened.call_id is None:
                 self._mark_live(opened.attempt, call_id=state.call_id, http_status=None, now=now)
             elif state.status in {"failed", "expired", "cancelled"}:
@@ -758,6 +860,7 @@ class Dispatcher:
                 call_id=attempt.call_id,
                 request_id=attempt.request_id,
                 queue_id=attempt.queue_id,
+                held_until=attempt.held_until,
             )
             self._open[attempt.id] = opened
             for key, index in (
@@ -770,9 +873,13 @@ class Dispatcher:
 
     async def _reconcile_dialing(self) -> None:
         """Attempts left ``dialing`` by a crash: find their call, or mark the lead unknown."""
-        for opened in [o for o in self._open.values() if o.status == S.DIALING]:
+        for opened in [o for o in self._open.values() if o.status in (S.DIALING, S.UNKNOWN)]:
+            if opened.call_id:
+                continue
             call = await self._find_call(opened.attempt)
             now = self.clock.now()
+            if call is None and opened.status == S.UNKNOWN:
+                continue  # still unknown: resent only with --redial-unknown
             if call is not None:
                 log.info("reconciled %s: call %s", mask(opened.attempt.phone), call.id)
                 self._mark_live(opened.attempt, call_id=call.id, http_status=None, now=now)
@@ -803,18 +910,13 @@ class Dispatcher:
 
     def _requeue_unknown(self) -> None:
         """``--redial-unknown``: resend unknown attempts, under the same key while it is
-        remembered by the API (so a call that did go through is replayed, not placed again)."""
+        remembered by the API (so a call that did go through is replayed, not placed again).
+        They are screened, windowed and capped like new leads (see :meth:`_fill_resends`)."""
         now = self.clock.now()
         for opened in [o for o in self._open.values() if o.status == S.UNKNOWN]:
             attempt = opened.attempt
             if now - attempt.started_at < IDEMPOTENCY_MEMORY:
-                self.ledger.update_attempt(
-                    attempt.id,
-                    now=now,
-                    lead_move=(S.UNKNOWN, S.DIALING, "re-sending under the same key"),
-                )
-                del self._open[attempt.id]
-                self._launch(attempt)
+                self._resend.append(attempt)
             else:
                 self.ledger.update_attempt(
                     attempt.id,
@@ -867,6 +969,15 @@ class Dispatcher:
                 rate_limited=stats.get(429, 0),
             )
         )
+
+
+def _error_fields(error: ApiError) -> dict[str, Any]:
+    """The attempt columns an error answer fills in."""
+    return {
+        "http_status": error.status or None,
+        "failure_code": error.code or None,
+        "error_message": error.message[:500],
+    }
 
 
 def _ambiguous(error: ApiError) -> bool:

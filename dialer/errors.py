@@ -77,6 +77,9 @@ class ApiError(DialerError):
         self.code = code
         self.message = message
         self.retry_after = retry_after
+        #: True when an earlier try of the same request had an unknown effect (5xx, no
+        #: answer): this error then cannot prove that nothing happened.
+        self.after_uncertain = False
 
     def __str__(self) -> str:
         where = f"HTTP {self.status}" if self.status else "no HTTP answer"

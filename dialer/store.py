@@ -17,7 +17,10 @@ sqlite3 exceptions are mapped to :class:`dialer.errors.LedgerError` here and now
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import re
 import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -168,6 +171,7 @@ class AttemptRecord:
     request_id: str | None
     queue_id: str | None
     lead_status: LeadStatus
+    held_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +200,30 @@ class Ledger:
     def close(self) -> None:
         """Close the connection (checkpointing the WAL)."""
         self.db.conn.close()
+
+    @contextmanager
+    def lease(self, name: str) -> Iterator[None]:
+        """Hold campaign ``name`` for this process: a second ``run``/``resume`` of it is
+        refused instead of racing the first over the same leads. An OS file lock, so a
+        killed process never leaves a stale lease behind."""
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:80]
+        lock_path = self.path.with_name(f"{self.path.name}.{safe}.lock")
+        with _mapped(self.path, f"lock campaign {name!r}"):
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                raise LedgerError(
+                    f"{self.path}: campaign {name!r} is being run by another dialer process "
+                    f"(pid {holder}); wait for it to finish or stop it, then resume"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)
 
     def __enter__(self) -> Ledger:
         return self
@@ -405,6 +433,11 @@ class Ledger:
         if cursor.rowcount != 1:
             raise LedgerError(f"lead {lead_id}: expected status {old}; it changed underneath")
 
+    def lead_timezone(self, lead_id: int) -> str:
+        """The lead's calling-window time zone."""
+        row = self.db.execute("SELECT timezone FROM leads WHERE id = ?", [lead_id]).fetchone()
+        return str(row[0])
+
     def lead_status(self, lead_id: int) -> LeadStatus:
         """The lead's current status."""
         row = self.db.execute("SELECT status FROM leads WHERE id = ?", [lead_id]).fetchone()
@@ -482,8 +515,9 @@ class Ledger:
         """The latest attempt of every lead whose call may still be going on or is unknown."""
         sql = (
             "SELECT a.id, a.lead_id, a.number, a.phone, a.from_number, a.body, a.started_at,"
-            " a.shape, a.call_id, a.request_id, a.queue_id, l.status AS lead_status"
-            " FROM leads l JOIN attempts a ON a.lead_id = l.id AND a.number = l.attempts"
+            " a.shape, a.call_id, a.request_id, a.queue_id, a.held_until,"
+            " l.status AS lead_status FROM leads l JOIN attempts a ON a.rowid ="
+            " (SELECT max(rowid) FROM attempts WHERE lead_id = l.id)"
             " WHERE l.campaign = ? AND l.status IN (?, ?, ?, ?)"
         )
         statuses = [*sorted(IN_FLIGHT), LeadStatus.UNKNOWN]
@@ -658,6 +692,7 @@ def _attempt_record(row: dict[str, Any]) -> AttemptRecord:
         request_id=row["request_id"],
         queue_id=row["queue_id"],
         lead_status=LeadStatus(row["lead_status"]),
+        held_until=parse_instant(row["held_until"]) if row.get("held_until") else None,
     )
 
 

@@ -251,20 +251,31 @@ class YapprClient:
                 if gone_ok_after_retry and attempt + waits > 0:
                     return _Answer(404, {}, None)
                 raise
-            except RateLimited as error:
-                # Nothing in a 429 was executed: waiting it out is always safe, so a storm
-                # of them gets its own, larger allowance than failures do.
-                if waits >= self.rate_limit_waits:
-                    log.warning("gave up after %d rate-limit waits: %s", waits, error)
+            except ApiError as error:
+                # After a try whose effect is unknown (5xx, no answer, still in progress),
+                # every later answer is marked: a final "no" then does not prove that
+                # nothing happened (the first try may have placed the call).
+                error.after_uncertain = attempt > 0
+                if not isinstance(error, RetryableError):
                     raise
-                await self._pause_before_retry(error, attempt)
-                waits += 1
-            except RetryableError as error:
-                if attempt >= self.max_retries:
-                    log.warning("gave up after %d retries: %s", attempt, error)
-                    raise
-                await self._pause_before_retry(error, attempt)
-                attempt += 1
+                await self._retry_or_raise(error, attempt, waits)
+                if isinstance(error, RateLimited):
+                    waits += 1
+                else:
+                    attempt += 1
+
+    async def _retry_or_raise(self, error: RetryableError, attempt: int, waits: int) -> None:
+        """Wait before the next try, or re-raise when the allowance is used up."""
+        if isinstance(error, RateLimited):
+            # Nothing in a 429 was executed: waiting it out is always safe, so a storm of
+            # them gets its own, larger allowance than failures do.
+            if waits >= self.rate_limit_waits:
+                log.warning("gave up after %d rate-limit waits: %s", waits, error)
+                raise error
+        elif attempt >= self.max_retries:
+            log.warning("gave up after %d retries: %s", attempt, error)
+            raise error
+        await self._pause_before_retry(error, attempt)
 
     async def _pause_before_retry(self, error: RetryableError, attempt: int) -> None:
         """Wait Retry-After (or the backoff) on the clock before resending."""
