@@ -10,7 +10,7 @@ import asyncio
 import json
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -632,6 +632,10 @@ def _guard(make: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(_awaited(make))
     except DialerError as error:
         fail(str(error), error.exit_code)
+    except KeyboardInterrupt:
+        # Ctrl-C before dispatching started (reading the sheet, importing): every write is
+        # one transaction, so nothing is half-done.
+        fail("interrupted before any call was placed; nothing was changed", EXIT_INTERRUPTED)
 
 
 async def _awaited(make: Callable[[], Awaitable[T]]) -> T:
@@ -761,5 +765,7 @@ def sandbox_server(
 
 def main() -> None:
     """Console-script entry point."""
-    with suppress(KeyboardInterrupt):
+    try:
         cli()
+    except KeyboardInterrupt:
+        raise SystemExit(EXIT_INTERRUPTED) from None
