@@ -635,7 +635,7 @@ def _guard(make: Callable[[], Awaitable[T]]) -> T:
     except KeyboardInterrupt:
         # Ctrl-C before dispatching started (reading the sheet, importing): every write is
         # one transaction, so nothing is half-done.
-        fail("interrupted before any call was placed; nothing was changed", EXIT_INTERRUPTED)
+        fail("interrupted; the ledger is consistent (resume continues)", EXIT_INTERRUPTED)
 
 
 async def _awaited(make: Callable[[], Awaitable[T]]) -> T:
