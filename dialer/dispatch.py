@@ -98,7 +98,7 @@ class RunOptions:
     # (the sync already finds their calls by our metadata; polling only spots failures)
     max_wait: timedelta = timedelta(minutes=15)  # wait this long for the next due lead
     redial_unknown: bool = False
-    progress_interval: float = 1.0  # wall seconds between progress callbacks
+    progress_interval: float = 2.0  # wall seconds between progress callbacks (a GROUP BY)
     seed: int | None = None
 
 
