@@ -90,3 +90,19 @@ async def test_a_limit_lowered_mid_run_is_followed_without_a_429(tmp_path: Path)
     # already used more than the new limit); after that the dialer keeps to the new limit.
     assert http.get(429, 0) <= 1
     assert max(legs.values()) == 1 and len(legs) == 40
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize("seed", range(20, 26))
+async def test_many_mixed_faults(tmp_path: Path, seed: int) -> None:
+    legs, _statuses, _http = await _faulty_run(
+        tmp_path,
+        seed=seed,
+        leads=120,
+        server_error_rate=0.08,
+        lost_answer_rate=0.08,
+        drop_connection_rate=0.05,
+        latency_seconds=1.0,
+    )
+    assert len(legs) == 120
+    assert max(legs.values()) == 1
