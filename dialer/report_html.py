@@ -262,6 +262,7 @@ svg{width:100%;height:auto;font-size:11px;fill:#323f4b}
  border-radius:6px;margin-top:8px}
 table{border-collapse:collapse;font-size:12px;width:100%}
 th,td{padding:4px 8px;border-bottom:1px solid #eef0f2;text-align:left;white-space:nowrap}
+#leads td:nth-child(2),#leads td:nth-child(3){unicode-bidi:bidi-override;direction:ltr}
 th{position:sticky;top:0;background:#f0f2f5}
 """
 
