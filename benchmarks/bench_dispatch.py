@@ -145,7 +145,11 @@ async def _raw_posts(sb: Sandbox, count: int, in_flight: int = 10) -> float:
 
 
 async def ceiling(leads: int = 2000) -> list[dict[str, Any]]:
-    """Leads placed and recorded per second with the limits lifted, against the raw rate."""
+    """Leads placed and recorded per second with the limits lifted, against the raw rate.
+
+    Every lead gets a line (no line has to be freed by a sync), so this measures the placing
+    path: claim, durable commit, POST through the rate budget, record the answer. Outcome
+    syncs are measured by the makespan benchmark's requests per lead."""
     quick = Scenario(ring_seconds=(0.1, 0.2), talk_seconds=(0.1, 0.2), no_answer_seconds=0.2)
     config = SandboxConfig(
         time_scale=1000.0, rate_limit=10**9, capacity=10**6, seed=5, scenario=quick
@@ -157,7 +161,7 @@ async def ceiling(leads: int = 2000) -> list[dict[str, Any]]:
             raw = await _raw_posts(sb, leads)
         async with Sandbox(config) as sb:
             got = await _run(
-                sb, toml, folder / "l.db", RunOptions(sync_interval=50.0, sync_overlap=5.0)
+                sb, toml, folder / "l.db", RunOptions(sync_interval=300.0, sync_overlap=5.0)
             )
     ours = got["placed"] / got["placing"]
     return [

@@ -170,6 +170,7 @@ class Dispatcher:
         self._open: dict[str, _Open] = {}  # attempt id -> open attempt
         self._inflight: dict[str, AttemptRecord] = {}  # attempt id -> POST not answered yet
         self._resend: list[AttemptRecord] = []  # --redial-unknown, screened like new leads
+        self._settled_early: set[str] = set()  # calls finished before their POST answered
         self._by_call: dict[str, str] = {}  # call id -> attempt id
         self._by_request: dict[str, str] = {}  # workflow request id -> attempt id
         self._by_queue: dict[str, str] = {}  # queue entry id -> attempt id
@@ -258,6 +259,9 @@ class Dispatcher:
         """Whether the run is over, and if not how long (clock seconds) to sleep at most."""
         now = self.clock.now()
         busy = self._posts or self._open_holding_lines()
+        if busy and self._free_lines() <= 0:
+            # every line is taken: nothing to claim, and no need to ask the ledger
+            return None, self.options.sync_interval
         next_due = self.ledger.next_due(self.plan.name)
         self._hungry = next_due is not None and next_due <= now
         if self._hungry and self._free_lines() > 0:
@@ -475,8 +479,11 @@ class Dispatcher:
     def _answer_is_late(self, attempt: AttemptRecord, fields: dict[str, Any]) -> bool:
         """The sync found this attempt's call before its POST answer arrived (a replay after
         lost answers can take minutes): keep the answer on the attempt, move nothing."""
-        if self.ledger.lead_status(attempt.lead_id) == S.DIALING:
+        opened = self._open.get(attempt.id)
+        moved = opened is not None and opened.status != S.DIALING
+        if not moved and attempt.id not in self._settled_early:
             return False
+        self._settled_early.discard(attempt.id)
         self.ledger.update_attempt(attempt.id, now=self.clock.now(), **fields)
         return True
 
@@ -511,6 +518,7 @@ class Dispatcher:
             fields |= {"http_status": http_status, "shape": "dialed"}
         self.ledger.update_attempt(
             attempt.id,
+            lead_id=attempt.lead_id,
             now=now,
             lead_move=(opened.status, S.LIVE, "call in progress"),
             **fields,
@@ -545,6 +553,7 @@ class Dispatcher:
         fields["held_until"] = opened.held_until
         self.ledger.update_attempt(
             attempt.id,
+            lead_id=attempt.lead_id,
             now=now,
             http_status=result.http_status,
             shape=shape,
@@ -588,7 +597,11 @@ class Dispatcher:
             " resume with --redial-unknown to resend it under the same key"
         )
         self.ledger.update_attempt(
-            attempt.id, now=now, lead_move=(S.DIALING, S.UNKNOWN, reason), **fields
+            attempt.id,
+            lead_id=attempt.lead_id,
+            now=now,
+            lead_move=(S.DIALING, S.UNKNOWN, reason),
+            **fields,
         )
         self._open[attempt.id] = _Open(attempt=attempt, status=S.UNKNOWN)
 
@@ -599,6 +612,7 @@ class Dispatcher:
         back_to = S.RETRY_WAIT if attempt.number > 1 else S.PENDING
         self.ledger.update_attempt(
             attempt.id,
+            lead_id=attempt.lead_id,
             now=now,
             shape="stopped",
             lead_move=(S.DIALING, back_to, f"waiting: campaign stopped ({error.code})"),
@@ -774,6 +788,8 @@ class Dispatcher:
 
     def _forget(self, opened: _Open) -> None:
         self._open.pop(opened.attempt.id, None)
+        if opened.attempt.id in self._inflight:
+            self._settled_early.add(opened.attempt.id)
         if opened.call_id:
             self._by_call.pop(opened.call_id, None)
         if opened.request_id:

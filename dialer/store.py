@@ -480,6 +480,7 @@ class Ledger:
         lead_move: tuple[LeadStatus, LeadStatus, str] | None = None,
         next_attempt_at: datetime | None = None,
         uncount: bool = False,
+        lead_id: int | None = None,
         **fields: Any,
     ) -> None:
         """Write what we learned about an attempt and, atomically, the lead's new status.
@@ -491,7 +492,7 @@ class Ledger:
             self._update_attempt_row(attempt_id, now, fields)
             if lead_move is None:
                 return
-            lead_id = self._attempt_lead(attempt_id)
+            lead_id = lead_id if lead_id is not None else self._attempt_lead(attempt_id)
             old, new, reason = lead_move
             outcome = fields.get("outcome")
             self._move(lead_id, old, new, reason, now, next_attempt_at, outcome)
