@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -62,6 +62,19 @@ M = TypeVar("M", bound=BaseModel)
 MAX_PAGE_SIZE = 100
 #: 429s waited out for one request before giving up (each waits its Retry-After).
 RATE_LIMIT_WAITS = 60
+
+
+class CallFilters(TypedDict, total=False):
+    """The GET /calls filters (CONTRACT.md §6) that the client sends."""
+
+    agent_id: str | None
+    callee: str | None
+    caller: str | None
+    status: str | None
+    direction: str | None
+    created_from: datetime | None
+    created_to: datetime | None
+    updated_since: datetime | None
 
 
 class _Unset:
@@ -383,27 +396,12 @@ class YapprClient:
         limit: int = MAX_PAGE_SIZE,
         offset: int = 0,
         cursor: str | None = None,
-        agent_id: str | None = None,
-        callee: str | None = None,
-        caller: str | None = None,
-        status: str | None = None,
-        direction: str | None = None,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-        updated_since: datetime | None = None,
+        **filters: Unpack[CallFilters],
     ) -> tuple[list[Call], Pagination]:
         """One page of GET /calls (``limit`` ≤ 100); ``cursor`` replaces ``offset`` when given."""
-        filters = call_query(
-            agent_id=agent_id,
-            callee=callee,
-            caller=caller,
-            status=status,
-            direction=direction,
-            created_from=created_from,
-            created_to=created_to,
-            updated_since=updated_since,
+        return await self._calls_page(
+            call_query(**filters), limit=limit, offset=offset, cursor=cursor
         )
-        return await self._calls_page(filters, limit=limit, offset=offset, cursor=cursor)
 
     async def _calls_page(
         self, filters: Mapping[str, str], *, limit: int, offset: int, cursor: str | None
@@ -419,33 +417,14 @@ class YapprClient:
         return calls, self._model(Pagination, raw_page or {}, "GET /calls")
 
     async def list_calls(
-        self,
-        *,
-        agent_id: str | None = None,
-        callee: str | None = None,
-        caller: str | None = None,
-        status: str | None = None,
-        direction: str | None = None,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-        updated_since: datetime | None = None,
-        page_size: int = MAX_PAGE_SIZE,
+        self, *, page_size: int = MAX_PAGE_SIZE, **filters: Unpack[CallFilters]
     ) -> AsyncIterator[Call]:
         """Every call matching the filters, over all pages (cursor when offered, else offset)."""
-        filters = call_query(
-            agent_id=agent_id,
-            callee=callee,
-            caller=caller,
-            status=status,
-            direction=direction,
-            created_from=created_from,
-            created_to=created_to,
-            updated_since=updated_since,
-        )
+        query = call_query(**filters)
         offset, cursor = 0, None
         while True:
             calls, page = await self._calls_page(
-                filters, limit=page_size, offset=offset, cursor=cursor
+                query, limit=page_size, offset=offset, cursor=cursor
             )
             for call in calls:
                 yield call
