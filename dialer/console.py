@@ -86,7 +86,10 @@ def _eta(p: Progress, total: int, done: int) -> str:
     if done == 0 or elapsed <= 0:
         return "unknown"
     remaining = elapsed / done * (total - done)
-    return _duration(timedelta(seconds=remaining))
+    real = _duration(timedelta(seconds=remaining / p.time_scale))
+    if p.time_scale == 1.0:
+        return real
+    return f"{real} ({_duration(timedelta(seconds=remaining))} of sandbox time)"
 
 
 def _duration(delta: timedelta) -> str:

@@ -125,6 +125,7 @@ class Progress:
     now: datetime
     requests: int = 0
     rate_limited: int = 0
+    time_scale: float = 1.0  # the clock's speed (the sandbox runs faster than real time)
 
 
 @dataclass(slots=True)
@@ -983,6 +984,7 @@ class Dispatcher:
                 now=self.clock.now(),
                 requests=sum(stats.values()),
                 rate_limited=stats.get(429, 0),
+                time_scale=float(getattr(self.clock, "scale", 1.0)),
             )
         )
 
