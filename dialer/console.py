@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from dialer.dispatch import Progress, RunResult
 from dialer.models import FINAL_STATUSES, LeadStatus
@@ -124,9 +125,8 @@ class ProgressView:
 
     def __call__(self, progress: Progress) -> None:
         if self._live is not None:
-            table = counts_table("dialer: campaign in progress", progress.counts)
-            table.caption = progress_line(progress)
-            self._live.update(table)
+            table = counts_table("in progress", progress.counts)
+            self._live.update(Group(table, Text(progress_line(progress))))
             return
         now = time.monotonic()
         if now - self._last >= self.every:
