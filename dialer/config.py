@@ -88,8 +88,8 @@ class Columns(_Section):
 class Pacing(_Section):
     """How hard the campaign may push: live calls at once and API requests per minute."""
 
-    max_live_calls: int = Field(default=10, ge=1)
-    requests_per_minute: int = Field(default=60, ge=1)
+    max_live_calls: int = Field(default=10, ge=1, le=10_000)
+    requests_per_minute: int = Field(default=60, ge=1, le=10_000_000)
 
 
 class Window(_Section):
@@ -149,7 +149,7 @@ class Retry(_Section):
     """Which outcomes are tried again, how often, and how long to wait in between."""
 
     statuses: tuple[RetryStatus, ...] = ("no_answer", "busy")
-    max_attempts: int = Field(default=3, ge=1)
+    max_attempts: int = Field(default=3, ge=1, le=100)
     delays_minutes: tuple[int, ...] = (60, 180)
     jitter_fraction: float = Field(default=0.1, ge=0, le=1)
 
@@ -164,7 +164,7 @@ class Retry(_Section):
 class Dnc(_Section):
     """The company DNC cache's freshness and extra local suppression lists."""
 
-    max_age_minutes: int = Field(default=60, ge=1)
+    max_age_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     suppression_files: tuple[Path, ...] = ()
     add_on_opt_out: bool = False
 
@@ -177,7 +177,7 @@ class Dnc(_Section):
 class Dedupe(_Section):
     """Cross-campaign cool-down: skip numbers called by any campaign in the last N days."""
 
-    cooldown_days: int | None = Field(default=None, ge=1)
+    cooldown_days: int | None = Field(default=None, ge=1, le=3650)
 
 
 class Campaign(_Section):

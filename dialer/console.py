@@ -52,7 +52,7 @@ def ordered(counts: Mapping[str, int]) -> list[tuple[str, int]]:
 
 def counts_table(title: str, counts: Mapping[str, int]) -> Table:
     """A two-column table: status, leads; with a total line."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", min_width=len(title))
     table.add_column("status")
     table.add_column("leads", justify="right")
     for status, n in ordered(counts):

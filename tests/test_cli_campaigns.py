@@ -104,3 +104,23 @@ def test_a_campaign_name_cannot_be_reused_for_another_sheet(workdir: Path) -> No
     result = _dialer(*run)
     assert result.exit_code == 1
     assert "already in the ledger with a different lead sheet" in result.output
+
+
+def test_status_prints_counts_live_calls_and_the_summary(workdir: Path) -> None:
+    run = ("run", "campaigns/demo.toml", "--sandbox", "--time-scale", "2000", "--db", "l.db")
+    assert _dialer(*run).exit_code == 0
+    result = _dialer("status", "--db", "l.db")
+    assert result.exit_code == 0, result.output
+    assert "campaign demo (finished)" in result.output
+    assert "live calls: 0 · next opening: none" in result.output
+    for label in ("rows", "valid", "called", "reached", "answer rate", "talk time"):
+        assert label in result.output
+    assert "total" in result.output and "300" in result.output
+
+
+def test_pacing_beyond_reason_is_refused(workdir: Path) -> None:
+    path = workdir / "campaigns" / "demo.toml"
+    path.write_text(path.read_text().replace("max_live_calls = 10", "max_live_calls = 10000000"))
+    result = _dialer("validate", str(path), "--sandbox", "--db", "l.db")
+    assert result.exit_code == 1
+    assert "max_live_calls" in result.output
