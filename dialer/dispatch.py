@@ -30,7 +30,7 @@ import logging
 import random
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,6 +67,8 @@ S = LeadStatus
 
 #: How long the API keeps an Idempotency-Key (8 days, CONTRACT.md §3.3), with a day of margin.
 IDEMPOTENCY_MEMORY = timedelta(days=7)
+#: An unknown attempt holds a line (and is looked for by the sync) this long after it started.
+UNKNOWN_HOLD = timedelta(minutes=15)
 #: A platform-held call (queued/scheduled) with no call after its expiry plus this is given up.
 QUEUE_GRACE = timedelta(minutes=10)
 
@@ -298,7 +300,14 @@ class Dispatcher:
         return len(self._posts) + self._open_holding_lines()
 
     def _open_holding_lines(self) -> int:
-        return sum(1 for o in self._open.values() if o.status in IN_FLIGHT)
+        """Calls that may be live: in flight, plus unknown ones recent enough to still be
+        going on (a lost answer may hide a live call; the cap counts it until it cannot be)."""
+        return sum(1 for o in self._open.values() if o.status in IN_FLIGHT or self._maybe_live(o))
+
+    def _maybe_live(self, opened: _Open) -> bool:
+        if opened.status != S.UNKNOWN or opened.attempt in self._resend:
+            return False
+        return self.clock.now() - opened.attempt.started_at < UNKNOWN_HOLD
 
     # -- claiming and placing --------------------------------------------------------------
 
@@ -651,7 +660,9 @@ class Dispatcher:
     def _following(self) -> bool:
         """Whether any call can still change: open attempts, or analyses we wait for."""
         self._expire_analysis()
-        return bool(self._analysis) or any(o.status != S.UNKNOWN for o in self._open.values())
+        return bool(self._analysis) or any(
+            o.status != S.UNKNOWN or self._maybe_live(o) for o in self._open.values()
+        )
 
     async def _sync_once(self) -> None:
         """One GET /calls?updated_since pass over every page; applies what changed."""
@@ -722,6 +733,10 @@ class Dispatcher:
             disposition=call.disposition_label,
             rng=self._rng,
         )
+        if decision.next_attempt_at is not None and _analysis_pending(call):
+            # not before the analysis is in: a "Do Not Call" disposition cancels the retry
+            earliest = now + self.options.analysis_wait
+            decision = replace(decision, next_attempt_at=max(decision.next_attempt_at, earliest))
         self.ledger.update_attempt(
             opened.attempt.id,
             now=now,
