@@ -289,8 +289,11 @@ class Dispatcher:
         if seconds <= 0:
             await asyncio.sleep(0)
             return
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation (a
+        # second Ctrl-C) that races with a wake-up.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=self.clock.to_real(seconds))
+            async with asyncio.timeout(self.clock.to_real(seconds)):
+                await self._wake.wait()
 
     def _free_lines(self) -> int:
         """Lines of the live-call cap not held by a call in flight."""

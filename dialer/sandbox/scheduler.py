@@ -74,5 +74,8 @@ class Scheduler:
             timeout = None
             if self._heap:
                 timeout = max(0.0, self._clock.to_real(self._heap[0].due - self._clock.time()))
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that races with the wake-up, and stop() would wait forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
