@@ -698,7 +698,8 @@ class Dispatcher:
         )
         if not attempt_id:
             return None
-        if attempt_id not in self._open and attempt_id in self._inflight:
+        in_flight = attempt_id in self._inflight and attempt_id not in self._settled_early
+        if attempt_id not in self._open and in_flight:
             self._open[attempt_id] = _Open(attempt=self._inflight[attempt_id], status=S.DIALING)
         return self._open.get(attempt_id)
 
