@@ -376,7 +376,7 @@ async def prepare_run(
     return record, frame
 
 
-def _due_text(moment: datetime, ledger: Ledger, name: str) -> str:
+def _due_text(moment: datetime) -> str:
     """``now`` for leads that are due already, else the instant."""
     return "now" if moment.year == 1 else moment.isoformat(timespec="seconds")
 
@@ -451,5 +451,5 @@ def campaign_status(ledger: Ledger, name: str) -> dict[str, Any]:
         "state_reason": record.state_reason,
         "counts": ledger.counts(name),
         "live_calls": ledger.in_flight(name),
-        "next_due": None if next_due is None else _due_text(next_due, ledger, name),
+        "next_due": None if next_due is None else _due_text(next_due),
     }
