@@ -184,6 +184,7 @@ class Dispatcher:
         self._placed = 0
         self._started = clock.now()
         self._sync_mark: datetime | None = None
+        self._skew = timedelta(0)  # how far our clock may be ahead of the API's
         self._last_progress = 0.0
         self._hungry = True
         self._fatal: BaseException | None = None
@@ -505,6 +506,7 @@ class Dispatcher:
         now = self.clock.now()
         status = result.http_status
         if isinstance(result, Dialed):
+            self._learn_skew(result.created_at, now)
             self._mark_live(attempt, call_id=result.id, http_status=status, now=now)
         elif isinstance(result, DncBlockedAnswer):
             reason = "dnc: api" + (f" ({result.dnc_reason})" if result.dnc_reason else "")
@@ -520,6 +522,13 @@ class Dispatcher:
             )
         else:
             self._mark_held(attempt, result, now=now)
+
+    def _learn_skew(self, server_time: datetime | None, now: datetime) -> None:
+        """How far our clock may run ahead of the API's (a call's ``created_at`` against our
+        time when its answer arrived; an over-estimate by the latency, which is safe)."""
+        if server_time is not None:
+            ahead = min(now - server_time, timedelta(days=1))
+            self._skew = max(self._skew, ahead)
 
     def _mark_live(
         self, attempt: AttemptRecord, *, call_id: str, http_status: int | None, now: datetime
@@ -670,19 +679,21 @@ class Dispatcher:
     async def _sync_once(self) -> None:
         """One GET /calls?updated_since pass over every page; applies what changed."""
         since = self._sync_since()
+        # The next sync starts from when this one *started*: a call that changes while we
+        # page through the list may sit on a page already read, and must be read next time.
+        started = self.clock.now()
         changed = False
         async for call in self.client.list_calls(agent_id=self.plan.agent_id, updated_since=since):
             changed |= self._apply_call(call)
-            if call.updated_at and (self._sync_mark is None or call.updated_at > self._sync_mark):
-                # the API's clock, not ours: a skewed local clock cannot open a gap
-                self._sync_mark = call.updated_at
+        self._sync_mark = started
         if changed:
             self._wake.set()
 
     def _sync_since(self) -> datetime:
         """Re-read a little overlap each time; the first sync goes back to the oldest attempt."""
         if self._sync_mark is not None:
-            return self._sync_mark - timedelta(seconds=self.options.sync_overlap)
+            # the overlap covers late writes; the skew covers a local clock running ahead
+            return self._sync_mark - timedelta(seconds=self.options.sync_overlap) - self._skew
         oldest = min((o.attempt.started_at for o in self._open.values()), default=self._started)
         return oldest - timedelta(minutes=5)
 

@@ -150,3 +150,27 @@ async def test_platform_holds_still_expire_after_a_resume(tmp_path: Path) -> Non
     assert again.ending == "finished"
     assert again.counts.get("failed") == 2  # the two expired holds, given up
     assert again.counts.get("completed") == 1
+
+
+async def test_a_local_clock_ahead_of_the_api_misses_no_outcome(tmp_path: Path) -> None:
+    """Our clock runs two minutes ahead of the API's: syncs must still see every change."""
+    from datetime import timedelta
+
+    from dialer.clock import ScaledClock
+
+    phones = numbers(8, start=7400)
+    toml = write_campaign(tmp_path, phones, retry=NO_RETRY, max_live_calls=3)
+    config = SandboxConfig(time_scale=300.0, rate_limit=600, seed=5)
+    async with Sandbox(config) as sb:
+        ahead = ScaledClock(300.0, start=sb.clock.now() + timedelta(minutes=2))
+        skewed = ops.Connection(sb.base_url, sb.api_key, ahead, account="sandbox")
+        with Ledger(tmp_path / "l.db") as ledger:
+            record, _ = await ops.prepare_run(toml, ledger=ledger, connection=skewed)
+            result = await asyncio.wait_for(
+                ops.dispatch(record, ledger=ledger, connection=skewed, options=RunOptions()),
+                timeout=60,
+            )
+        legs = legs_per_number(sb)
+    assert result.ending == "finished"
+    assert not set(result.counts) & {"live", "dialing", "platform_queued"}
+    assert max(legs.values()) == 1 and len(legs) == 8
