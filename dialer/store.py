@@ -36,7 +36,7 @@ from dialer.errors import LedgerError, SchemaTooNewError
 from dialer.models import LeadStatus
 from dialer.state import IN_FLIGHT, can_move
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS campaigns (
@@ -121,6 +121,21 @@ CREATE TABLE IF NOT EXISTS dnc_syncs (
     entries INTEGER NOT NULL
 );
 """
+
+# v2: what the AI learned on each call (its analysis), and what the call cost.
+_SCHEMA_V2 = """
+ALTER TABLE attempts ADD COLUMN disposition_id TEXT;
+ALTER TABLE attempts ADD COLUMN extracted_data TEXT;      -- JSON object, as the API gave it
+ALTER TABLE attempts ADD COLUMN analysis_status TEXT;     -- pending | done | skipped | failed | stuck
+ALTER TABLE attempts ADD COLUMN analysis_reason TEXT;
+ALTER TABLE attempts ADD COLUMN cost_status TEXT;         -- pending | charged | not_charged
+ALTER TABLE attempts ADD COLUMN recording_url TEXT;
+ALTER TABLE attempts ADD COLUMN transcript TEXT;          -- only with --with-transcripts
+CREATE INDEX IF NOT EXISTS attempts_awaiting_analysis ON attempts(campaign, analysis_status);
+"""
+
+#: Migration scripts by the version they bring the ledger to.
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,9 +263,10 @@ class Ledger:
                 f"{self.path}: ledger schema version {version} is newer than this dialer "
                 f"understands ({SCHEMA_VERSION}); upgrade dialer to use it"
             )
-        if version < 1:
-            with _mapped(self.path, "create the ledger schema"):
-                self.db.conn.executescript("BEGIN;" + _SCHEMA_V1 + "PRAGMA user_version=1;COMMIT;")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            script = _MIGRATIONS[target] + f"PRAGMA user_version={target};"
+            with _mapped(self.path, f"bring the ledger schema to version {target}"):
+                self.db.conn.executescript("BEGIN;" + script + "COMMIT;")
 
     @contextmanager
     def _write(self, what: str, *, durable: bool = False) -> Iterator[None]:

@@ -97,6 +97,25 @@ def test_a_ledger_from_a_newer_dialer_is_refused(tmp_path: Path) -> None:
         Ledger(path)
 
 
+def test_a_ledger_of_the_first_version_is_upgraded_with_its_leads(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    with Ledger(path) as ledger:
+        _import(ledger, rows=2)
+    with sqlite3.connect(path) as conn:  # back to what a version-1 dialer left behind
+        conn.execute("DROP INDEX attempts_awaiting_analysis")
+        for column in ("disposition_id", "extracted_data", "analysis_status", "analysis_reason"):
+            conn.execute(f"ALTER TABLE attempts DROP COLUMN {column}")
+        for column in ("cost_status", "recording_url", "transcript"):
+            conn.execute(f"ALTER TABLE attempts DROP COLUMN {column}")
+        conn.execute("PRAGMA user_version=1")
+    with Ledger(path) as ledger:
+        assert ledger.counts("c1") == {"pending": 2}
+        columns = {row[1] for row in ledger.db.execute("PRAGMA table_info(attempts)")}
+        assert {"extracted_data", "analysis_status", "cost_status", "recording_url"} <= columns
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
 def test_a_file_that_is_not_a_ledger_is_one_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "notes.db"
     path.write_bytes(b"this is not a database at all" * 100)
