@@ -126,7 +126,7 @@ CREATE TABLE IF NOT EXISTS dnc_syncs (
 _SCHEMA_V2 = """
 ALTER TABLE attempts ADD COLUMN disposition_id TEXT;
 ALTER TABLE attempts ADD COLUMN extracted_data TEXT;      -- JSON object, as the API gave it
-ALTER TABLE attempts ADD COLUMN analysis_status TEXT;     -- pending | done | skipped | failed | stuck
+ALTER TABLE attempts ADD COLUMN analysis_status TEXT;  -- pending|done|skipped|failed|stuck
 ALTER TABLE attempts ADD COLUMN analysis_reason TEXT;
 ALTER TABLE attempts ADD COLUMN cost_status TEXT;         -- pending | charged | not_charged
 ALTER TABLE attempts ADD COLUMN recording_url TEXT;
