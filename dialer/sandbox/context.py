@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
-from aiohttp import web
-
-from dialer.clock import ScaledClock
+from dialer.clock import Clock
 from dialer.sandbox.auth import ApiKey
 from dialer.sandbox.calls_body import CallsBodyParser
 from dialer.sandbox.faults import Faults
+from dialer.sandbox.http import ApiRequest
 from dialer.sandbox.idempotency import IdempotencyStore
 from dialer.sandbox.ratelimit import RateLimiter
 from dialer.sandbox.settings import SandboxConfig
@@ -20,10 +18,10 @@ from dialer.sandbox.world import World
 
 @dataclass
 class Context:
-    """The sandbox's parts, reachable from a request as ``request.app[CONTEXT]``."""
+    """The sandbox's parts, handed to every handler with the request."""
 
     config: SandboxConfig
-    clock: ScaledClock
+    clock: Clock
     world: World
     keys: dict[str, ApiKey]
     limiter: RateLimiter
@@ -40,20 +38,7 @@ class Context:
         self.status_counts[status] += 1
 
 
-CONTEXT = web.AppKey("context", Context)
-KEY = web.RequestKey("api_key", ApiKey)  # request-scoped: the authenticated key
-
-
-def context(request: web.Request) -> Context:
-    """The sandbox context of a request."""
-    return request.app[CONTEXT]
-
-
-def api_key(request: web.Request) -> ApiKey:
+def api_key(request: ApiRequest) -> ApiKey:
     """The key that authenticated this request (set by the pipeline)."""
-    return request[KEY]
-
-
-def json(body: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    """A JSON answer."""
-    return web.json_response(body, status=status, headers=headers)
+    assert request.key is not None, "the pipeline authenticates before any handler runs"
+    return request.key

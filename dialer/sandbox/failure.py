@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from aiohttp import web
+from dialer.sandbox.http import ApiReply, json
 
 
 class Fail(Exception):
@@ -19,14 +17,13 @@ class Fail(Exception):
         self.message = message
         self.headers = headers or {}
 
-    def response(self) -> web.Response:
+    def reply(self) -> ApiReply:
         """The JSON answer a client sees."""
-        return error_response(self.status, self.code, self.message, headers=self.headers)
+        return error_reply(self.status, self.code, self.message, headers=self.headers)
 
 
-def error_response(
+def error_reply(
     status: int, code: str, message: str, *, headers: dict[str, str] | None = None
-) -> web.Response:
+) -> ApiReply:
     """An error body in the contract's shape (CONTRACT §1)."""
-    body = json.dumps({"error": message, "code": code})
-    return web.Response(status=status, text=body, content_type="application/json", headers=headers)
+    return json({"error": message, "code": code}, status=status, headers=headers)

@@ -1,21 +1,19 @@
-"""The path every API request takes before and after its handler (one aiohttp middleware).
+"""The path every API request takes before and after its handler.
 
-Order: auth (401s count nowhere) -> forced 429 storm -> rate limit (every other request uses a
-slot; a 429 executes nothing) -> latency -> scope -> 5xx fault before any effect -> handler ->
-lost-answer fault after the effect. ``X-RateLimit-*`` headers go on every counted answer.
+Order: route -> auth (401s count nowhere) -> forced 429 storm -> rate limit (every other request
+uses a slot; a 429 executes nothing) -> latency -> scope -> 5xx fault before any effect ->
+handler -> lost-answer fault after the effect. ``X-RateLimit-*`` headers go on every counted
+answer, and every answer carries the sandbox clock's ``Date``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from aiohttp import web
+from email.utils import formatdate
 
 from dialer.sandbox.auth import authenticate, require_scope
-from dialer.sandbox.context import KEY, Context, api_key, context
-from dialer.sandbox.failure import Fail, error_response
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+from dialer.sandbox.context import Context, api_key
+from dialer.sandbox.failure import Fail, error_reply
+from dialer.sandbox.http import ApiReply, ApiRequest, Handler, Router
 
 #: The scope each route needs (CONTRACT §1); routes missing here need only a valid key.
 SCOPES = {
@@ -32,93 +30,79 @@ SCOPES = {
     ("POST", "/do-not-call"): "do_not_call:manage",
     ("PATCH", "/do-not-call/{entry_id}"): "do_not_call:manage",
     ("DELETE", "/do-not-call/{entry_id}"): "do_not_call:manage",
-}
-
-GENERIC_CODES = {
-    400: "BAD_REQUEST",
-    402: "BILLING_ERROR",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "CONFLICT",
-    410: "GONE",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    422: "UNPROCESSABLE_REQUEST",
-    429: "RATE_LIMIT",
-    500: "INTERNAL_ERROR",
-    502: "UPSTREAM_ERROR",
-    503: "SERVICE_UNAVAILABLE",
+    ("GET", "/billing"): "billing:read",
 }
 
 
-def route_of(request: web.Request) -> str:
-    """The route template a request matched (``/calls/{call_id}``), or its path."""
-    resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else request.path
-
-
-@web.middleware
-async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Run one request through auth, limits and faults; count what was answered."""
-    ctx = context(request)
-    if request.path == "/" and request.method == "GET":
-        return await handler(request)  # the index: no auth, not counted
-    response = await _limited(ctx, request, handler)
-    if request.transport is None or request.transport.is_closing():
-        ctx.dropped_connections += 1
+async def handle(ctx: Context, router: Router, request: ApiRequest) -> ApiReply:
+    """Answer one request (the index ``GET /`` is neither authenticated nor counted)."""
+    handler = router.resolve(request)
+    if request.path.rstrip("/") == "" and request.method == "GET" and handler is not None:
+        reply = await handler(ctx, request)
     else:
-        ctx.answered(response.status)
-    return response
+        reply = await _limited(ctx, request, handler)
+        if reply.drop:
+            ctx.dropped_connections += 1
+        else:
+            ctx.answered(reply.status)
+    reply.headers.setdefault("Date", formatdate(ctx.clock.time(), usegmt=True))
+    return reply
 
 
-async def _limited(ctx: Context, request: web.Request, handler: Handler) -> web.StreamResponse:
+async def _limited(ctx: Context, request: ApiRequest, handler: Handler | None) -> ApiReply:
     """Authenticate, then charge the key's rate window (or refuse with 429)."""
     try:
-        key = authenticate(request.headers.get("Authorization"), ctx.keys, ctx.clock.now())
+        request.key = authenticate(request.headers.get("Authorization"), ctx.keys, ctx.clock.now())
     except Fail as fail:
-        return fail.response()
-    request[KEY] = key
-    route = route_of(request)
+        return fail.reply()
+    route = request.route or request.path
     storm = ctx.faults.applies(request.method, route) and ctx.faults.take_storm()
-    slot = ctx.limiter.exhausted(key.secret) if storm else ctx.limiter.take(key.secret)
+    slot = (
+        ctx.limiter.exhausted(request.key.secret) if storm else ctx.limiter.take(request.key.secret)
+    )
     if not slot.allowed:
         message = f"Rate limit of {slot.limit} requests per minute reached; retry later"
-        return error_response(429, "RATE_LIMIT", message, headers=slot.headers())
-    response = await _faulty(ctx, request, handler, route)
-    response.headers.update(slot.headers())
-    return response
+        return error_reply(429, "RATE_LIMIT", message, headers=slot.headers())
+    reply = await _faulty(ctx, request, handler, route)
+    reply.headers.update(slot.headers())
+    return reply
 
 
 async def _faulty(
-    ctx: Context, request: web.Request, handler: Handler, route: str
-) -> web.StreamResponse:
+    ctx: Context, request: ApiRequest, handler: Handler | None, route: str
+) -> ApiReply:
     """Check the scope, run the handler, and inject the faults configured for this route."""
     faulty = ctx.faults.applies(request.method, route)
     if faulty and ctx.faults.latency_seconds and (request.method, route) != ("POST", "/calls"):
         await ctx.clock.sleep(ctx.faults.latency_seconds)  # POST /calls waits inside (see there)
     try:
+        if handler is None:
+            raise _no_route(request)
         scope = SCOPES.get((request.method, route))
         require_scope(api_key(request), scope, status=ctx.config.scope_error_status)
         if faulty and ctx.faults.server_error():
             raise Fail(503, "SERVICE_UNAVAILABLE", "Temporary failure; nothing was done. Retry.")
-        response = await handler(request)
+        reply = await handler(ctx, request)
     except Fail as fail:
-        return fail.response()
-    except web.HTTPException as exc:
-        code = GENERIC_CODES.get(exc.status, "REQUEST_FAILED")
-        return error_response(exc.status, code, exc.reason)
-    if faulty and response.status < 400:
-        return _lose(ctx, request, response)
-    return response
+        return fail.reply()
+    if faulty and reply.status < 400:
+        return _lose(ctx, reply)
+    return reply
 
 
-def _lose(ctx: Context, request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+def _no_route(request: ApiRequest) -> Fail:
+    """405 when the path exists for another method, else 404."""
+    if request.route:
+        return Fail(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed here")
+    return Fail(404, "NOT_FOUND", f"No route {request.method} {request.path}")
+
+
+def _lose(ctx: Context, reply: ApiReply) -> ApiReply:
     """After the effect: maybe answer 503 anyway, or close the connection with no answer."""
     lost = ctx.faults.lost_answer()
     if lost == "503":
         message = "Temporary failure; the outcome is unknown. Retry with the same Idempotency-Key."
-        return error_response(503, "SERVICE_UNAVAILABLE", message)
-    if lost == "drop" and request.transport is not None:
-        request.transport.close()
-    return response
+        return error_reply(503, "SERVICE_UNAVAILABLE", message)
+    if lost == "drop":
+        reply.drop = True
+    return reply

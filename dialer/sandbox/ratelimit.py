@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from dialer.clock import ScaledClock
+from dialer.clock import Clock
 
 WINDOW_SECONDS = 60
 
@@ -40,7 +40,7 @@ class Slot:
 class RateLimiter:
     """Count requests per key per clock minute."""
 
-    def __init__(self, clock: ScaledClock, limit: int) -> None:
+    def __init__(self, clock: Clock, limit: int) -> None:
         self._clock = clock
         self.limit = limit
         self._windows: dict[str, tuple[int, int]] = {}  # key -> (window index, used)

@@ -1,24 +1,24 @@
-"""Handlers for calls, call requests, agents, phone numbers and the index (CONTRACT §3–§10)."""
+"""Handlers for calls, call requests, agents, phone numbers, billing and the index
+(CONTRACT §3–§12). Each takes the sandbox :class:`Context` and an :class:`ApiRequest`."""
 
 from __future__ import annotations
 
 import json as jsonlib
 from typing import Any
 
-from aiohttp import web
-
 from dialer.clock import isoformat
 from dialer.sandbox.auth import refuse_agent_limited
 from dialer.sandbox.calls_body import is_uuid
 from dialer.sandbox.calls_query import CallsQuery, known_dispositions
-from dialer.sandbox.context import Context, api_key, context, json
+from dialer.sandbox.context import Context, api_key
 from dialer.sandbox.failure import Fail
+from dialer.sandbox.http import ApiReply, ApiRequest, json
 from dialer.sandbox.idempotency import check_key, fingerprint
 
 MAX_BODY_BYTES = 65_536
 
 
-def path_id(request: web.Request, name: str) -> str:
+def path_id(request: ApiRequest, name: str) -> str:
     """A UUID from the path, or 404 RESOURCE_ID_INVALID."""
     value = request.match_info[name]
     if not is_uuid(value):
@@ -26,15 +26,12 @@ def path_id(request: web.Request, name: str) -> str:
     return value
 
 
-async def read_json(request: web.Request, *, limit: int | None = None) -> Any:
+def read_json(request: ApiRequest, *, limit: int | None = None) -> Any:
     """The request's JSON body; 413 beyond ``limit`` bytes, 400 when it is not JSON."""
-    if limit is not None and (request.content_length or 0) > limit:
-        raise Fail(413, "REQUEST_BODY_TOO_LARGE", f"The body is larger than {limit} bytes")
-    raw = await request.read()
-    if limit is not None and len(raw) > limit:
+    if limit is not None and len(request.body) > limit:
         raise Fail(413, "REQUEST_BODY_TOO_LARGE", f"The body is larger than {limit} bytes")
     try:
-        return jsonlib.loads(raw or b"null")
+        return jsonlib.loads(request.body or b"null")
     except ValueError as exc:
         raise Fail(400, "BAD_REQUEST", f"The body is not valid JSON: {exc}") from exc
 
@@ -42,10 +39,9 @@ async def read_json(request: web.Request, *, limit: int | None = None) -> Any:
 # -- POST /calls ----------------------------------------------------------------------------
 
 
-async def create_call(request: web.Request) -> web.Response:
+async def create_call(ctx: Context, request: ApiRequest) -> ApiReply:
     """Place an outbound call, replaying the stored answer for a repeated Idempotency-Key."""
-    ctx = context(request)
-    body = await read_json(request, limit=MAX_BODY_BYTES)
+    body = read_json(request, limit=MAX_BODY_BYTES)
     idem_key = request.headers.get("Idempotency-Key")
     if idem_key is None:
         status, answer = await _place(ctx, request, body)
@@ -65,7 +61,7 @@ async def create_call(request: web.Request) -> web.Response:
     return json(answer, status=status)
 
 
-async def _place(ctx: Context, request: web.Request, body: Any) -> tuple[int, dict[str, Any]]:
+async def _place(ctx: Context, request: ApiRequest, body: Any) -> tuple[int, dict[str, Any]]:
     """Validate, take the configured processing latency, then act."""
     placement = ctx.parser.parse(body, api_key(request))
     if ctx.faults.latency_seconds and ctx.faults.applies("POST", "/calls"):
@@ -77,9 +73,8 @@ async def _place(ctx: Context, request: web.Request, body: Any) -> tuple[int, di
 # -- calls and call requests ----------------------------------------------------------------
 
 
-async def list_calls(request: web.Request) -> web.Response:
+async def list_calls(ctx: Context, request: ApiRequest) -> ApiReply:
     """GET /calls: filtered, newest first, paged."""
-    ctx = context(request)
     params = request.query
     if len(params) != len(set(params)):
         raise Fail(400, "CALLS_QUERY_INVALID", "Each query parameter may be given once")
@@ -92,31 +87,29 @@ async def list_calls(request: web.Request) -> web.Response:
     return json(query.page(calls))
 
 
-async def get_call(request: web.Request) -> web.Response:
+async def get_call(ctx: Context, request: ApiRequest) -> ApiReply:
     """GET /calls/{id}."""
     call_id = path_id(request, "call_id")
-    call = context(request).world.calls.get(call_id)
+    call = ctx.world.calls.get(call_id)
     if call is None:
         raise Fail(404, "NOT_FOUND", f"No call {call_id} in this workspace")
     return json(call)
 
 
-async def get_call_request(request: web.Request) -> web.Response:
+async def get_call_request(ctx: Context, request: ApiRequest) -> ApiReply:
     """GET /call-requests/{id}."""
-    request_id = path_id(request, "request_id")
-    return json(context(request).world.requests.get(request_id))
+    return json(ctx.world.requests.get(path_id(request, "request_id")))
 
 
-async def cancel_call_request(request: web.Request) -> web.Response:
+async def cancel_call_request(ctx: Context, request: ApiRequest) -> ApiReply:
     """POST /call-requests/{id}/cancel."""
-    request_id = path_id(request, "request_id")
-    return json(context(request).world.requests.cancel(request_id))
+    return json(ctx.world.requests.cancel(path_id(request, "request_id")))
 
 
-# -- agents, numbers, index ------------------------------------------------------------------
+# -- agents, numbers, billing, index --------------------------------------------------------
 
 
-def _page_params(request: web.Request) -> tuple[int, int]:
+def _page_params(request: ApiRequest) -> tuple[int, int]:
     """``limit`` (1–100, default 20) and ``offset`` for GET /agents; nothing else allowed."""
     unknown = sorted(set(request.query) - {"limit", "offset"})
     if unknown:
@@ -127,29 +120,53 @@ def _page_params(request: web.Request) -> tuple[int, int]:
     return int(limit), int(offset)
 
 
-async def list_agents(request: web.Request) -> web.Response:
+async def list_agents(ctx: Context, request: ApiRequest) -> ApiReply:
     """GET /agents with the pagination envelope."""
     limit, offset = _page_params(request)
-    agents = list(context(request).world.agents.values())
+    agents = list(ctx.world.agents.values())
     data = agents[offset : offset + limit]
     more = offset + len(data) < len(agents)
     page = {"total": len(agents), "limit": limit, "offset": offset, "has_more": more}
     return json({"data": data, "pagination": page})
 
 
-async def get_agent(request: web.Request) -> web.Response:
+async def get_agent(ctx: Context, request: ApiRequest) -> ApiReply:
     """GET /agents/{id}."""
     agent_id = path_id(request, "agent_id")
-    agent = context(request).world.agents.get(agent_id)
+    agent = ctx.world.agents.get(agent_id)
     if agent is None:
         raise Fail(404, "NOT_FOUND", f"No agent {agent_id} in this workspace")
     return json(agent)
 
 
-async def list_phone_numbers(request: web.Request) -> web.Response:
+async def list_phone_numbers(ctx: Context, request: ApiRequest) -> ApiReply:
     """GET /phone-numbers: the company's numbers, active or not."""
     refuse_agent_limited(api_key(request), "phone numbers")
-    return json({"data": list(context(request).world.numbers.values())})
+    return json({"data": list(ctx.world.numbers.values())})
+
+
+async def get_billing(ctx: Context, request: ApiRequest) -> ApiReply:
+    """GET /billing (CONTRACT §12): the balance and whether calls can be paid for."""
+    balance = ctx.world.balance_cents
+    return json(
+        {
+            "balance_cents": balance,
+            "has_payment_method": ctx.config.billing_error != "BILLING_ERROR",
+            "is_suspended": False,
+            "monthly_budget_reached": ctx.config.billing_error == "SPEND_BUDGET_REACHED",
+        }
+    )
+
+
+async def index(ctx: Context, request: ApiRequest) -> ApiReply:
+    """GET /: the endpoint list and the sandbox's settings (no auth, not rate limited)."""
+    sandbox = {
+        "time_scale": ctx.clock.scale,
+        "now": isoformat(ctx.clock.now()),
+        "rate_limit": ctx.limiter.limit,
+        "capacity": ctx.config.capacity,
+    }
+    return json({"name": "Yappr API sandbox", "endpoints": ENDPOINTS, "sandbox": sandbox})
 
 
 ENDPOINTS = [
@@ -166,16 +183,5 @@ ENDPOINTS = [
     "POST /do-not-call",
     "PATCH /do-not-call/{id}",
     "DELETE /do-not-call/{id}",
+    "GET /billing",
 ]
-
-
-async def index(request: web.Request) -> web.Response:
-    """GET /: the endpoint list and the sandbox's settings (no auth, not rate limited)."""
-    ctx = context(request)
-    sandbox = {
-        "time_scale": ctx.clock.scale,
-        "now": isoformat(ctx.clock.now()),
-        "rate_limit": ctx.limiter.limit,
-        "capacity": ctx.config.capacity,
-    }
-    return json({"name": "Yappr API sandbox", "endpoints": ENDPOINTS, "sandbox": sandbox})

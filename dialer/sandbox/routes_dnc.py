@@ -5,21 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
-
 from dialer.sandbox.auth import refuse_agent_limited
-from dialer.sandbox.context import api_key, context, json
+from dialer.sandbox.context import Context, api_key
 from dialer.sandbox.dnclist import INVALID, DncEntry, DncList, normalize_phone
 from dialer.sandbox.failure import Fail
+from dialer.sandbox.http import ApiReply, ApiRequest, json
 from dialer.sandbox.routes import path_id, read_json
 
 WRITE_FIELDS = frozenset({"phone_number", "reason", "expires_at", "agent_ids"})
 
 
-def _dnc(request: web.Request) -> DncList:
+def _dnc(ctx: Context, request: ApiRequest) -> DncList:
     """The DNC list, after refusing agent-limited keys."""
     refuse_agent_limited(api_key(request), "the do-not-call list")
-    return context(request).world.dnc
+    return ctx.world.dnc
 
 
 def _phone(value: object, field: str) -> str:
@@ -29,7 +28,7 @@ def _phone(value: object, field: str) -> str:
     return phone
 
 
-def _entry(request: web.Request, dnc: DncList) -> DncEntry:
+def _entry(request: ApiRequest, dnc: DncList) -> DncEntry:
     entry_id = path_id(request, "entry_id")
     entry = dnc.entries.get(entry_id)
     if entry is None:
@@ -37,8 +36,8 @@ def _entry(request: web.Request, dnc: DncList) -> DncEntry:
     return entry
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    body = await read_json(request)
+def _body(request: ApiRequest) -> dict[str, Any]:
+    body = read_json(request)
     if not isinstance(body, dict):
         raise Fail(400, INVALID, "The body must be a JSON object")
     unknown = sorted(set(body) - WRITE_FIELDS)
@@ -49,9 +48,9 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-async def list_dnc(request: web.Request) -> web.Response:
+async def list_dnc(ctx: Context, request: ApiRequest) -> ApiReply:
     """GET /do-not-call (newest first) or GET /do-not-call?phone=… (one entry or 404)."""
-    dnc = _dnc(request)
+    dnc = _dnc(ctx, request)
     unknown = sorted(set(request.query) - {"phone"})
     if unknown:
         raise Fail(400, INVALID, f"Unknown query parameter(s): {', '.join(unknown)}")
@@ -64,17 +63,17 @@ async def list_dnc(request: web.Request) -> web.Response:
     return json(dnc.render(entry))
 
 
-async def get_dnc(request: web.Request) -> web.Response:
+async def get_dnc(ctx: Context, request: ApiRequest) -> ApiReply:
     """GET /do-not-call/{id}."""
-    dnc = _dnc(request)
+    dnc = _dnc(ctx, request)
     return json(dnc.render(_entry(request, dnc)))
 
 
-async def add_dnc(request: web.Request) -> web.Response:
+async def add_dnc(ctx: Context, request: ApiRequest) -> ApiReply:
     """POST /do-not-call: 201 new entry; an existing number answers 200, unchanged."""
-    dnc = _dnc(request)
-    body = await _body(request)
-    now = context(request).clock.now()
+    dnc = _dnc(ctx, request)
+    body = _body(request)
+    now = ctx.clock.now()
     phone = _phone(body.get("phone_number"), "phone_number")
     expires = dnc.parse_expiry(body.get("expires_at"), now)
     agents = dnc.parse_agent_ids(body.get("agent_ids"))
@@ -84,14 +83,14 @@ async def add_dnc(request: web.Request) -> web.Response:
     return json(dnc.render(entry), status=201 if created else 200)
 
 
-async def update_dnc(request: web.Request) -> web.Response:
+async def update_dnc(ctx: Context, request: ApiRequest) -> ApiReply:
     """PATCH /do-not-call/{id}: reason, expires_at, agent_ids; the number is immutable."""
-    dnc = _dnc(request)
+    dnc = _dnc(ctx, request)
     entry = _entry(request, dnc)
-    body = await _body(request)
+    body = _body(request)
     if "phone_number" in body:
         raise Fail(400, INVALID, "phone_number cannot be changed; delete and add instead")
-    now = context(request).clock.now()
+    now = ctx.clock.now()
     # Validate every field before changing any, so a refused PATCH changes nothing.
     expires = dnc.parse_expiry(body.get("expires_at"), now)
     agents = dnc.parse_agent_ids(body.get("agent_ids"))
@@ -104,9 +103,9 @@ async def update_dnc(request: web.Request) -> web.Response:
     return json(dnc.render(entry))
 
 
-async def delete_dnc(request: web.Request) -> web.Response:
+async def delete_dnc(ctx: Context, request: ApiRequest) -> ApiReply:
     """DELETE /do-not-call/{id}: later calls to the number proceed."""
-    dnc = _dnc(request)
+    dnc = _dnc(ctx, request)
     entry = _entry(request, dnc)
     del dnc.entries[entry.id]
     return json({"id": entry.id, "deleted": True})

@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from dialer.clock import ScaledClock
+from dialer.clock import Clock
 
 
 @dataclass(order=True)
@@ -27,7 +27,7 @@ class _Event:
 class Scheduler:
     """Run plain callbacks at clock instants; callbacks must not block or await."""
 
-    def __init__(self, clock: ScaledClock) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._heap: list[_Event] = []
         self._seq = itertools.count()

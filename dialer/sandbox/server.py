@@ -14,39 +14,75 @@ from typing import Any
 
 from aiohttp import web
 
-from dialer.clock import ScaledClock
-from dialer.sandbox import catalog, routes, routes_dnc
+from dialer.clock import Clock, ScaledClock
+from dialer.sandbox import catalog, pipeline, routes, routes_dnc
 from dialer.sandbox.auth import ApiKey
 from dialer.sandbox.calls_body import CallsBodyParser
-from dialer.sandbox.context import CONTEXT, Context
+from dialer.sandbox.context import Context
+from dialer.sandbox.failure import error_reply
 from dialer.sandbox.faults import Faults
-from dialer.sandbox.pipeline import pipeline
+from dialer.sandbox.http import ApiReply, ApiRequest, Router
+from dialer.sandbox.inprocess import InProcessTransport
 from dialer.sandbox.ratelimit import RateLimiter
 from dialer.sandbox.scheduler import Scheduler
 from dialer.sandbox.settings import SandboxConfig
 from dialer.sandbox.world import World
 
+#: Where an in-process sandbox "lives": clients need a base URL; no request ever leaves.
+IN_PROCESS_URL = "http://sandbox.in-process"
+_SANDBOX: web.AppKey[Sandbox] = web.AppKey("sandbox")
 
-def build_app(ctx: Context) -> web.Application:
-    """The aiohttp application: routes, the request pipeline and the shared context."""
-    app = web.Application(middlewares=[pipeline], client_max_size=4 * 1024 * 1024)
-    app[CONTEXT] = ctx
-    add = app.router
-    add.add_get("/", routes.index)
-    add.add_post("/calls", routes.create_call)
-    add.add_get("/calls", routes.list_calls)
-    add.add_get("/calls/{call_id}", routes.get_call)
-    add.add_get("/call-requests/{request_id}", routes.get_call_request)
-    add.add_post("/call-requests/{request_id}/cancel", routes.cancel_call_request)
-    add.add_get("/agents", routes.list_agents)
-    add.add_get("/agents/{agent_id}", routes.get_agent)
-    add.add_get("/phone-numbers", routes.list_phone_numbers)
-    add.add_get("/do-not-call", routes_dnc.list_dnc)
-    add.add_post("/do-not-call", routes_dnc.add_dnc)
-    add.add_get("/do-not-call/{entry_id}", routes_dnc.get_dnc)
-    add.add_patch("/do-not-call/{entry_id}", routes_dnc.update_dnc)
-    add.add_delete("/do-not-call/{entry_id}", routes_dnc.delete_dnc)
+
+def build_router() -> Router:
+    """Every route of the API the sandbox serves."""
+    router = Router()
+    router.add("GET", "/", routes.index)
+    router.add("POST", "/calls", routes.create_call)
+    router.add("GET", "/calls", routes.list_calls)
+    router.add("GET", "/calls/{call_id}", routes.get_call)
+    router.add("GET", "/call-requests/{request_id}", routes.get_call_request)
+    router.add("POST", "/call-requests/{request_id}/cancel", routes.cancel_call_request)
+    router.add("GET", "/agents", routes.list_agents)
+    router.add("GET", "/agents/{agent_id}", routes.get_agent)
+    router.add("GET", "/phone-numbers", routes.list_phone_numbers)
+    router.add("GET", "/billing", routes.get_billing)
+    router.add("GET", "/do-not-call", routes_dnc.list_dnc)
+    router.add("POST", "/do-not-call", routes_dnc.add_dnc)
+    router.add("GET", "/do-not-call/{entry_id}", routes_dnc.get_dnc)
+    router.add("PATCH", "/do-not-call/{entry_id}", routes_dnc.update_dnc)
+    router.add("DELETE", "/do-not-call/{entry_id}", routes_dnc.delete_dnc)
+    return router
+
+
+def build_app(sandbox: Sandbox) -> web.Application:
+    """The aiohttp application: every path goes to the sandbox's own pipeline."""
+    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app[_SANDBOX] = sandbox
+    app.router.add_route("*", "/{tail:.*}", _over_http)
     return app
+
+
+async def _over_http(request: web.Request) -> web.StreamResponse:
+    """Turn an aiohttp request into an :class:`ApiRequest` and the answer back."""
+    sandbox = request.app[_SANDBOX]
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        reply = error_reply(413, "PAYLOAD_TOO_LARGE", "The request body is too large")
+    else:
+        reply = await sandbox.handle(
+            ApiRequest(
+                method=request.method,
+                path=request.rel_url.raw_path,
+                query=request.query,
+                headers=request.headers,
+                body=body,
+            )
+        )
+    response = web.Response(status=reply.status, body=reply.body, headers=reply.headers)
+    if reply.drop and request.transport is not None:
+        request.transport.close()  # the effect happened; the client gets no answer
+    return response
 
 
 def is_loopback(host: str) -> bool:
@@ -60,19 +96,30 @@ def is_loopback(host: str) -> bool:
 
 
 class Sandbox:
-    """A Yappr-compatible API on 127.0.0.1; use ``async with Sandbox(config) as sb``."""
+    """A Yappr-compatible API; ``async with Sandbox(config) as sb`` serves it on 127.0.0.1.
+
+    ``start(listen=False)`` runs it with no socket at all: clients reach it through
+    :meth:`transport` (in the same process), on whatever ``clock`` it was given, e.g. the
+    :class:`~dialer.clock.ManualClock` of a deterministic simulation.
+    """
 
     def __init__(
-        self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+        self,
+        config: SandboxConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock | None = None,
     ) -> None:
         self.config = config or SandboxConfig()
         self.host, self.port = host, port
-        self.clock = ScaledClock(self.config.time_scale, start=self.config.start)
+        self.clock: Clock = clock or ScaledClock(self.config.time_scale, start=self.config.start)
         self.scheduler = Scheduler(self.clock)
         self.world = World(self.config, self.clock, self.scheduler)
         self.faults: Faults = self.config.faults
         self.faults.seed(self.config.seed)
         self.api_key = catalog.TEST_API_KEY
+        self.router = build_router()
         self.ctx = Context(
             config=self.config,
             clock=self.clock,
@@ -85,14 +132,25 @@ class Sandbox:
             ),
         )
         self._runner: web.AppRunner | None = None
+        self.listening = False
 
-    async def start(self) -> None:
-        """Bind and start serving, and start the clock-driven scheduler."""
-        self._runner = web.AppRunner(build_app(self.ctx), access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
+    async def handle(self, request: ApiRequest) -> ApiReply:
+        """Answer one request, exactly as the server would."""
+        return await pipeline.handle(self.ctx, self.router, request)
+
+    def transport(self) -> InProcessTransport:
+        """A client transport straight to this sandbox: no socket, no wall-clock wait."""
+        return InProcessTransport(self.handle)
+
+    async def start(self, *, listen: bool = True) -> None:
+        """Start the clock-driven scheduler and, with ``listen``, serve HTTP on host:port."""
+        if listen:
+            self._runner = web.AppRunner(build_app(self), access_log=None, shutdown_timeout=0.5)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.host, self.port)
+            await site.start()
+            self.port = int(self._runner.addresses[0][1])
+            self.listening = True
         self.scheduler.start()
 
     async def stop(self) -> None:
@@ -118,8 +176,8 @@ class Sandbox:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` once started."""
-        return f"http://{self.host}:{self.port}"
+        """``http://127.0.0.1:PORT`` once listening (a placeholder URL when in-process)."""
+        return f"http://{self.host}:{self.port}" if self.listening else IN_PROCESS_URL
 
     @property
     def carrier_legs(self) -> list[str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dialer.clock import ScaledClock, isoformat
+from dialer.clock import Clock, isoformat
 from dialer.sandbox import catalog, lifecycle
 from dialer.sandbox.calls_body import Placement
 from dialer.sandbox.dnclist import DncEntry, DncList
@@ -45,7 +45,7 @@ class Waiting:
 class World:
     """The sandbox workspace: one company, its agents, numbers, calls and DNC list."""
 
-    def __init__(self, config: SandboxConfig, clock: ScaledClock, scheduler: Scheduler) -> None:
+    def __init__(self, config: SandboxConfig, clock: Clock, scheduler: Scheduler) -> None:
         self.config = config
         self.clock = clock
         self.scheduler = scheduler
