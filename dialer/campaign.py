@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,11 @@ import pandas as pd
 
 from dialer.api.client import YapprClient
 from dialer.api.ratelimit import RateBudget
+from dialer.api.transport import Transport
 from dialer.clock import Clock, ScaledClock, SystemClock, parse_instant
 from dialer.config import Campaign, load_campaign
 from dialer.dispatch import CampaignPlan, Dispatcher, Progress, RunOptions, RunResult
+from dialer.dispatch.dnckeeper import DncKeeper
 from dialer.dnc import DncEntry, DncIndex, read_suppression_file
 from dialer.errors import ApiError, AuthError, ConfigError, DncStaleError
 from dialer.leads import classify, load_leads
@@ -44,6 +46,7 @@ class Connection:
     api_key: str | None
     clock: Clock
     account: str  # what the DNC cache is filed under: the base URL, never the key
+    transport: Transport | None = None  # default: aiohttp (the sandbox's in-process one in tests)
 
     def __repr__(self) -> str:
         return f"Connection(base_url={self.base_url!r}, api_key=<hidden>)"
@@ -77,7 +80,7 @@ async def with_server_clock(connection: Connection) -> Connection:
     if not isinstance(info, dict) or not info.get("time_scale") or not info.get("now"):
         return connection
     clock = ScaledClock(float(info["time_scale"]), start=parse_instant(str(info["now"])))
-    return Connection(connection.base_url, connection.api_key, clock, connection.account)
+    return replace(connection, clock=clock)
 
 
 @asynccontextmanager
@@ -96,6 +99,7 @@ async def open_client(
         api_key=connection.api_key,
         clock=connection.clock,
         budget=budget,
+        transport=connection.transport,
     ) as client:
         yield client
 
@@ -294,6 +298,7 @@ def plan_for(record: CampaignRecord) -> tuple[Campaign, CampaignPlan]:
         retry=retry,
         max_live_calls=campaign.pacing.max_live_calls,
         add_on_opt_out=campaign.dnc.add_on_opt_out,
+        dnc_max_age=timedelta(minutes=campaign.dnc.max_age_minutes),
     )
     return campaign, plan
 
@@ -309,44 +314,41 @@ async def dispatch(
 ) -> RunResult:
     """Refresh the DNC cache if stale, then run the dispatcher to its end."""
     campaign, plan = plan_for(record)
+    account = connection.account
     async with open_client(
         connection, requests_per_minute=campaign.pacing.requests_per_minute
     ) as client:
         await ensure_fresh_dnc(
-            ledger,
-            client,
-            account=connection.account,
-            max_age=timedelta(minutes=campaign.dnc.max_age_minutes),
-            now=connection.clock.now(),
+            ledger, client, account=account, max_age=plan.dnc_max_age, now=connection.clock.now()
         )
-        current = [dnc_index(ledger, campaign, account=connection.account)]
 
-        async def refresh() -> None:
-            """Re-fetch the company list mid-run (every ``max_age``), same rate budget."""
-            await refresh_dnc(
-                ledger, client, account=connection.account, now=connection.clock.now()
-            )
-            current[0] = dnc_index(ledger, campaign, account=connection.account)
+        async def fetch(now: datetime) -> DncIndex:
+            """Re-fetch the company list mid-run, under the same rate budget."""
+            await refresh_dnc(ledger, client, account=account, now=now)
+            return dnc_index(ledger, campaign, account=account)
 
+        keeper = DncKeeper(
+            index=dnc_index(ledger, campaign, account=account),
+            fetched_at=ledger.dnc_fetched_at(account),
+            max_age=plan.dnc_max_age,
+            clock=connection.clock,
+            fetch=fetch,
+        )
+        for phone in ledger.opted_out_numbers():
+            keeper.opt_out(phone)
         dispatcher = Dispatcher(
             ledger=ledger,
             client=client,
             plan=plan,
             clock=connection.clock,
-            dnc=lambda: current[0],
+            keeper=keeper,
             options=options,
             on_progress=on_progress,
-            refresh_dnc=refresh,
-            dnc_max_age=timedelta(minutes=campaign.dnc.max_age_minutes),
         )
         if on_dispatcher is not None:
             on_dispatcher(dispatcher)
         with ledger.lease(record.name):
-            try:
-                return await dispatcher.run()
-            finally:
-                if dispatcher.opted_out:
-                    ledger.invalidate_dnc(connection.account)
+            return await dispatcher.run()
 
 
 async def prepare_run(

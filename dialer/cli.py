@@ -22,7 +22,7 @@ from rich.text import Text
 from dialer import __version__, reports
 from dialer import campaign as ops
 from dialer.console import ProgressView, counts_table, ending_message
-from dialer.dispatch import Dispatcher, RunOptions, RunResult
+from dialer.dispatch import Dispatcher, Ending, RunOptions, RunResult
 from dialer.errors import DialerError
 from dialer.store import Ledger
 
@@ -303,8 +303,8 @@ async def _interruptible(
     try:
         return await task
     except asyncio.CancelledError:
-        counts = holder[0].ledger.counts(holder[0].plan.name) if holder else {}
-        return RunResult(ending="interrupted", counts=counts)
+        counts = holder[0].counts() if holder else {}
+        return RunResult(ending=Ending.INTERRUPTED, counts=counts)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

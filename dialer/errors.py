@@ -22,6 +22,7 @@ The tree::
         │   ├── BillingError         402 BILLING_ERROR / SPEND_BUDGET_REACHED
         │   ├── AgentUnavailable     404/409 agent missing, inactive, unpublished; 422 agent errors
         │   └── FromNumberInvalid    400 INVALID_FROM_NUMBER
+        ├── NotSent                  never sent: a last check refused it (window closed, blocked)
         ├── IdempotencyConflict      409 same Idempotency-Key, different body: never re-dial blindly
         ├── NotFound                 404 on a resource we asked for (a call, a DNC entry)
         └── BadRequest               any other 4xx: our request is malformed (a bug or bad input)
@@ -140,6 +141,12 @@ class AgentUnavailable(CampaignStop):
 
 class FromNumberInvalid(CampaignStop):
     """``from`` is not an active number of the company (INVALID_FROM_NUMBER)."""
+
+
+class NotSent(ApiError):
+    """The request was never sent: the last check before it left (when the rate budget gave
+    it its slot) refused it, e.g. because the callee's calling window had closed meanwhile.
+    ``after_uncertain`` says whether an earlier try of it may have taken effect."""
 
 
 class IdempotencyConflict(ApiError):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dialer.models import CALL_OUTCOMES, FINAL_STATUSES, LeadStatus
+from dialer.models import CALL_OUTCOMES, LeadStatus
 
 S = LeadStatus
 
@@ -19,7 +19,10 @@ S = LeadStatus
 CLAIMABLE = frozenset({S.PENDING, S.SCHEDULED, S.RETRY_WAIT})
 
 #: Statuses in which a call may exist on the platform right now: they hold a line of our cap.
-IN_FLIGHT = frozenset({S.DIALING, S.LIVE, S.PLATFORM_QUEUED})
+IN_FLIGHT = frozenset({S.DIALING, S.LIVE, S.PLATFORM_QUEUED, S.RESEND_WAIT})
+
+#: Statuses whose latest attempt is still followed (a call may exist or appear).
+OPEN = IN_FLIGHT | {S.UNKNOWN}
 
 _OUTCOME_TARGETS = frozenset(CALL_OUTCOMES | {S.RETRY_WAIT, S.EXHAUSTED, S.DNC_BLOCKED})
 
@@ -27,15 +30,23 @@ TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
     S.PENDING: frozenset({S.DIALING, S.SCHEDULED, S.DNC_BLOCKED, S.DUPLICATE}),
     S.SCHEDULED: frozenset({S.DIALING, S.SCHEDULED, S.PENDING, S.DNC_BLOCKED, S.DUPLICATE}),
     S.RETRY_WAIT: frozenset({S.DIALING, S.SCHEDULED, S.RETRY_WAIT, S.DNC_BLOCKED}),
-    # DIALING -> PENDING/RETRY_WAIT/SCHEDULED only when the API proved nothing was placed
-    # (a campaign stop answered before any effect, or reconciliation found no call).
+    # DIALING -> PENDING/RETRY_WAIT/SCHEDULED only when nothing was placed: the request never
+    # left (the window closed while it waited for its slot), or the API refused it before
+    # any effect (a campaign stop, or only 429s).
     S.DIALING: frozenset(
         _OUTCOME_TARGETS
         | {S.LIVE, S.PLATFORM_QUEUED, S.REJECTED, S.UNKNOWN, S.PENDING, S.SCHEDULED}
+        | {S.RESEND_WAIT}
+    ),
+    # Its fate is unknown until the same key is sent again (or the sync finds its call).
+    S.RESEND_WAIT: frozenset(
+        _OUTCOME_TARGETS
+        | {S.DIALING, S.LIVE, S.PLATFORM_QUEUED, S.REJECTED, S.UNKNOWN, S.RESEND_WAIT}
+        | {S.PENDING, S.SCHEDULED}
     ),
     S.LIVE: frozenset(_OUTCOME_TARGETS | {S.LIVE}),
     S.PLATFORM_QUEUED: frozenset(_OUTCOME_TARGETS | {S.LIVE, S.PLATFORM_QUEUED, S.UNKNOWN}),
-    S.UNKNOWN: frozenset(_OUTCOME_TARGETS | {S.LIVE, S.PLATFORM_QUEUED, S.DIALING}),
+    S.UNKNOWN: frozenset(_OUTCOME_TARGETS | {S.LIVE, S.PLATFORM_QUEUED, S.DIALING, S.UNKNOWN}),
 }
 # ``retry NAME --status ...`` recycles finished call outcomes into a new round.
 for _final in CALL_OUTCOMES | {S.EXHAUSTED}:
@@ -45,11 +56,6 @@ for _final in CALL_OUTCOMES | {S.EXHAUSTED}:
 def can_move(old: LeadStatus, new: LeadStatus) -> bool:
     """Whether a lead may go from ``old`` to ``new``."""
     return new in TRANSITIONS.get(old, frozenset())
-
-
-def is_final(status: LeadStatus) -> bool:
-    """Whether nothing more will happen to a lead in this status (without ``dialer retry``)."""
-    return status in FINAL_STATUSES
 
 
 _IN_PROGRESS_CALL = frozenset(

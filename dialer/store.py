@@ -33,8 +33,8 @@ import sqlite_utils
 
 from dialer.clock import isoformat, parse_instant
 from dialer.errors import LedgerError, SchemaTooNewError
-from dialer.models import LeadStatus
-from dialer.state import IN_FLIGHT, can_move
+from dialer.models import AttemptFacts, LeadMove, LeadStatus
+from dialer.state import IN_FLIGHT, OPEN, can_move
 
 SCHEMA_VERSION = 2
 
@@ -132,6 +132,14 @@ ALTER TABLE attempts ADD COLUMN cost_status TEXT;         -- pending | charged |
 ALTER TABLE attempts ADD COLUMN recording_url TEXT;
 ALTER TABLE attempts ADD COLUMN transcript TEXT;          -- only with --with-transcripts
 CREATE INDEX IF NOT EXISTS attempts_awaiting_analysis ON attempts(campaign, analysis_status);
+CREATE TABLE IF NOT EXISTS opt_outs (   -- callers who asked not to be called, for the DNC list
+    phone TEXT NOT NULL,
+    campaign TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    noted_at TEXT NOT NULL,
+    added_at TEXT,                      -- when POST /do-not-call took it (NULL: still to do)
+    PRIMARY KEY (phone, call_id)
+);
 """
 
 #: Migration scripts by the version they bring the ledger to.
@@ -187,6 +195,11 @@ class AttemptRecord:
     queue_id: str | None
     lead_status: LeadStatus
     held_until: datetime | None = None
+    zones: str = ""  # the lead's possible time zones (its calling window is checked in all)
+    due: datetime | None = None  # the lead's next_attempt_at (a resend's time)
+    analysis_status: str | None = None
+    ended_at: datetime | None = None  # when its call ended (the API's clock)
+    lead_updated_at: datetime | None = None  # when its lead last moved
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,11 +381,13 @@ class Ledger:
 
     def due_leads(self, name: str, *, now: datetime, limit: int) -> list[LeadRecord]:
         """Leads that may be claimed at ``now``: due retries and openings first (oldest due
-        first), then never-called leads in sheet order. Each query walks one index."""
+        first), then never-called leads in sheet order. Each query walks one index. A retry
+        whose last call's analysis is still pending waits for it (an opt-out cancels it)."""
         columns = "id, row, phone, timezone, status, attempts, next_attempt_at, fields"
         waiting = (
             f"SELECT {columns} FROM leads WHERE campaign = ? AND status = ?"
-            " AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?"
+            f" AND next_attempt_at <= ? AND {_NOT_AWAITING_ANALYSIS}"
+            " ORDER BY next_attempt_at LIMIT ?"
         )
         found: list[dict[str, Any]] = []
         for status in (LeadStatus.RETRY_WAIT, LeadStatus.SCHEDULED):
@@ -386,73 +401,67 @@ class Ledger:
             found += self.db.execute_returning_dicts(fresh, [name, limit - len(found)])
         return [_lead_record(r) for r in found]
 
-    def next_due(self, name: str) -> datetime | None:
+    def next_due(self, name: str, *, now: datetime | None = None) -> datetime | None:
         """The earliest time a waiting lead becomes claimable (``datetime.min`` if a lead is
-        pending now), or None if no lead waits to be called."""
+        pending now), or None if no lead waits to be called. A retry held for its call's
+        analysis counts from ``now`` (it is claimable as soon as the analysis is in)."""
         pending = self.db.execute(
             "SELECT 1 FROM leads WHERE campaign = ? AND status = 'pending' LIMIT 1", [name]
         ).fetchone()
         if pending:
             return datetime.min.replace(tzinfo=UTC)
-        times = [
-            self.db.execute(
-                "SELECT min(next_attempt_at) FROM leads WHERE campaign = ? AND status = ?",
+        times: list[datetime] = []
+        for status in (LeadStatus.RETRY_WAIT, LeadStatus.SCHEDULED):
+            ready = self.db.execute(
+                "SELECT min(next_attempt_at) FROM leads WHERE campaign = ? AND status = ?"
+                f" AND {_NOT_AWAITING_ANALYSIS}",
                 [name, status.value],
             ).fetchone()[0]
-            for status in (LeadStatus.RETRY_WAIT, LeadStatus.SCHEDULED)
-        ]
-        present = [parse_instant(t) for t in times if t]
-        return min(present) if present else None
+            times += [parse_instant(ready)] if ready else []
+        held = self.db.execute(
+            "SELECT 1 FROM leads WHERE campaign = ? AND status = 'retry_wait'"
+            f" AND NOT {_NOT_AWAITING_ANALYSIS} LIMIT 1",
+            [name],
+        ).fetchone()
+        if held and now is not None:
+            times.append(now)
+        return min(times) if times else None
 
-    def move_lead(
-        self,
-        lead_id: int,
-        *,
-        old: LeadStatus,
-        new: LeadStatus,
-        reason: str,
-        now: datetime,
-        next_attempt_at: datetime | None = None,
-        last_outcome: str | None = None,
-    ) -> None:
-        """Move one lead ``old`` -> ``new``, refusing a move the state machine forbids."""
+    def move_lead(self, lead_id: int, move: LeadMove, *, now: datetime) -> None:
+        """Move one lead, refusing a move the state machine forbids."""
         with self._write(f"update lead {lead_id}"):
-            self._move(lead_id, old, new, reason, now, next_attempt_at, last_outcome)
+            self._move(lead_id, move, now, None)
 
-    def _move(
-        self,
-        lead_id: int,
-        old: LeadStatus,
-        new: LeadStatus,
-        reason: str,
-        now: datetime,
-        next_attempt_at: datetime | None,
-        last_outcome: str | None,
-    ) -> None:
+    def _move(self, lead_id: int, move: LeadMove, now: datetime, last_outcome: str | None) -> None:
         """The guarded UPDATE; call inside a transaction."""
-        if not can_move(old, new):
-            raise LedgerError(f"lead {lead_id}: refusing illegal move {old} -> {new}")
+        if not can_move(move.old, move.new):
+            raise LedgerError(f"lead {lead_id}: refusing illegal move {move.old} -> {move.new}")
+        due = isoformat(move.next_attempt_at) if move.next_attempt_at else None
+        uncount = 1 if move.uncount else 0
         cursor = self.db.execute(
             "UPDATE leads SET status = ?, reason = ?, next_attempt_at = ?,"
-            " last_outcome = COALESCE(?, last_outcome), updated_at = ?"
-            " WHERE id = ? AND status = ?",
-            [
-                new,
-                reason,
-                isoformat(next_attempt_at) if next_attempt_at else None,
-                last_outcome,
-                isoformat(now),
-                lead_id,
-                old,
-            ],
+            " last_outcome = COALESCE(?, last_outcome), attempts = attempts - ?,"
+            " updated_at = ? WHERE id = ? AND status = ?",
+            [move.new, move.reason, due, last_outcome, uncount, isoformat(now), lead_id, move.old],
         )
         if cursor.rowcount != 1:
-            raise LedgerError(f"lead {lead_id}: expected status {old}; it changed underneath")
+            raise LedgerError(f"lead {lead_id}: expected status {move.old}; it changed underneath")
 
-    def lead_timezone(self, lead_id: int) -> str:
-        """The lead's calling-window time zone."""
-        row = self.db.execute("SELECT timezone FROM leads WHERE id = ?", [lead_id]).fetchone()
-        return str(row[0])
+    def schedule_zone(
+        self, name: str, *, zones: str, opening: datetime, reason: str, now: datetime
+    ) -> int:
+        """Every lead of ``name`` in ``zones`` that is due now but whose window is closed
+        goes to ``scheduled`` for ``opening``, in one statement (a run started after hours
+        does not schedule a hundred thousand leads one by one). Returns how many moved."""
+        stamp = isoformat(now)
+        with self._write(f"schedule leads of {name!r}"):
+            cursor = self.db.execute(
+                "UPDATE leads SET status = 'scheduled', reason = ?, next_attempt_at = ?,"
+                " updated_at = ? WHERE campaign = ? AND timezone = ? AND (status = 'pending'"
+                " OR (status IN ('scheduled', 'retry_wait') AND next_attempt_at <= ?))",
+                [reason, isoformat(opening), stamp, name, zones, stamp],
+            )
+            return int(cursor.rowcount)
 
     def lead_status(self, lead_id: int) -> LeadStatus:
         """The lead's current status."""
@@ -468,7 +477,7 @@ class Ledger:
         stamp = isoformat(now)
         with self._write("record new attempts", durable=True):
             for start, old in starts:
-                self._move(start.lead_id, old, LeadStatus.DIALING, "dialing", now, None, None)
+                self._move(start.lead_id, LeadMove(old, LeadStatus.DIALING, "dialing"), now, None)
                 self.db.execute(
                     "UPDATE leads SET attempts = attempts + 1 WHERE id = ?", [start.lead_id]
                 )
@@ -488,57 +497,86 @@ class Ledger:
                     ],
                 )
 
-    def update_attempt(
+    def record(
         self,
         attempt_id: str,
         *,
+        lead_id: int,
         now: datetime,
-        lead_move: tuple[LeadStatus, LeadStatus, str] | None = None,
-        next_attempt_at: datetime | None = None,
-        uncount: bool = False,
-        lead_id: int | None = None,
-        **fields: Any,
+        facts: AttemptFacts | None = None,
+        move: LeadMove | None = None,
+        opt_out: str | None = None,
     ) -> None:
-        """Write what we learned about an attempt and, atomically, the lead's new status.
-
-        ``lead_move`` is ``(old, new, reason)``; ``uncount`` gives the attempt back to the
-        lead (a campaign stop proved nothing was placed, so no attempt was used up).
-        """
+        """Write what we learned about an attempt and, in the same transaction, its lead's
+        move (the attempt's outcome becomes the lead's last outcome) and, with ``opt_out``
+        (the number), a note to put the number on the company DNC list."""
         with self._write(f"update attempt {attempt_id}"):
-            self._update_attempt_row(attempt_id, now, fields)
-            if lead_move is None:
-                return
-            lead_id = lead_id if lead_id is not None else self._attempt_lead(attempt_id)
-            old, new, reason = lead_move
-            outcome = fields.get("outcome")
-            self._move(lead_id, old, new, reason, now, next_attempt_at, outcome)
-            if uncount:
-                self.db.execute("UPDATE leads SET attempts = attempts - 1 WHERE id = ?", [lead_id])
+            columns = facts.columns() if facts is not None else {}
+            if columns:
+                self._update_attempt_row(attempt_id, now, columns)
+            if move is not None:
+                self._move(lead_id, move, now, columns.get("outcome"))
+            if opt_out is not None:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO opt_outs (phone, campaign, call_id, noted_at)"
+                    " SELECT ?, campaign, coalesce(call_id, id), ? FROM attempts WHERE id = ?",
+                    [opt_out, isoformat(now), attempt_id],
+                )
 
-    def _update_attempt_row(self, attempt_id: str, now: datetime, fields: dict[str, Any]) -> None:
-        """Set the given attempt columns (names are ours, never user input)."""
-        fields = {k: _sql_value(v) for k, v in fields.items()}
-        fields["updated_at"] = isoformat(now)
-        sets = ", ".join(f"{column} = ?" for column in fields)
-        self.db.execute(f"UPDATE attempts SET {sets} WHERE id = ?", [*fields.values(), attempt_id])
+    def opted_out_numbers(self) -> list[str]:
+        """Every number a callee asked, on any campaign of this ledger, not to be called on."""
+        return [str(r[0]) for r in self.db.execute("SELECT DISTINCT phone FROM opt_outs")]
 
-    def _attempt_lead(self, attempt_id: str) -> int:
-        row = self.db.execute("SELECT lead_id FROM attempts WHERE id = ?", [attempt_id]).fetchone()
-        if row is None:
-            raise LedgerError(f"attempt {attempt_id} is not in the ledger")
-        return int(row[0])
+    def opt_outs_to_add(self) -> list[tuple[str, str]]:
+        """(number, call id) of opt-outs not yet on the company DNC list."""
+        rows = self.db.execute("SELECT phone, call_id FROM opt_outs WHERE added_at IS NULL")
+        return [(str(phone), str(call_id)) for phone, call_id in rows]
+
+    def opt_out_added(self, phone: str, *, now: datetime) -> None:
+        """The number is on the company DNC list now."""
+        with self._write("record an opt-out"):
+            self.db.execute(
+                "UPDATE opt_outs SET added_at = ? WHERE phone = ? AND added_at IS NULL",
+                [isoformat(now), phone],
+            )
+
+    def _update_attempt_row(self, attempt_id: str, now: datetime, columns: dict[str, Any]) -> None:
+        """Set the given columns (names come from :class:`AttemptFacts`, never from input)."""
+        values = {k: _sql_value(v) for k, v in columns.items()} | {"updated_at": isoformat(now)}
+        sets = ", ".join(f"{column} = ?" for column in values)
+        self.db.execute(f"UPDATE attempts SET {sets} WHERE id = ?", [*values.values(), attempt_id])
 
     def open_attempts(self, name: str) -> list[AttemptRecord]:
-        """The latest attempt of every lead whose call may still be going on or is unknown."""
+        """The latest attempt of every lead whose call may still be going on, may still be
+        resent, or is unknown."""
+        marks = ",".join("?" * len(OPEN))
         sql = (
-            "SELECT a.id, a.lead_id, a.number, a.phone, a.from_number, a.body, a.started_at,"
-            " a.shape, a.call_id, a.request_id, a.queue_id, a.held_until,"
-            " l.status AS lead_status FROM leads l JOIN attempts a ON a.rowid ="
+            f"SELECT {_ATTEMPT_COLUMNS} FROM leads l JOIN attempts a ON a.rowid ="
             " (SELECT max(rowid) FROM attempts WHERE lead_id = l.id)"
-            " WHERE l.campaign = ? AND l.status IN (?, ?, ?, ?)"
+            f" WHERE l.campaign = ? AND l.status IN ({marks})"
         )
-        statuses = [*sorted(IN_FLIGHT), LeadStatus.UNKNOWN]
-        return [_attempt_record(r) for r in self.db.execute_returning_dicts(sql, [name, *statuses])]
+        rows = self.db.execute_returning_dicts(sql, [name, *sorted(OPEN)])
+        return [_attempt_record(r) for r in rows]
+
+    def attempt(self, attempt_id: str) -> AttemptRecord:
+        """One attempt (with its lead's status and zones)."""
+        sql = (
+            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts a JOIN leads l ON l.id = a.lead_id"
+            " WHERE a.id = ?"
+        )
+        rows = self.db.execute_returning_dicts(sql, [attempt_id])
+        if not rows:
+            raise LedgerError(f"attempt {attempt_id} is not in the ledger")
+        return _attempt_record(rows[0])
+
+    def awaiting_analysis(self, name: str) -> list[AttemptRecord]:
+        """Attempts whose call is over but whose analysis is not final yet (the follow list:
+        it lives here, so it survives any interruption)."""
+        sql = (
+            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts a JOIN leads l ON l.id = a.lead_id"
+            " WHERE a.campaign = ? AND a.analysis_status = 'pending'"
+        )
+        return [_attempt_record(r) for r in self.db.execute_returning_dicts(sql, [name])]
 
     def attempts_of(self, name: str) -> list[dict[str, Any]]:
         """Every attempt of a campaign, in the order they started (for reports)."""
@@ -553,7 +591,7 @@ class Ledger:
         """Numbers dialed by other campaigns since ``since``: E.164 -> campaign name."""
         sql = (
             "SELECT phone, campaign FROM attempts WHERE started_at >= ? AND campaign != ?"
-            " AND shape IS NOT NULL AND shape NOT IN ('rejected', 'stopped')"
+            " AND shape IS NOT NULL AND shape NOT IN ('rejected', 'stopped', 'not_sent')"
         )
         return {r[0]: r[1] for r in self.db.execute(sql, [isoformat(since), exclude])}
 
@@ -634,7 +672,7 @@ class Ledger:
                 old = LeadStatus(lead["status"])
                 was = lead["last_outcome"] if old == LeadStatus.EXHAUSTED else old.value
                 reason = f"retry round after {was}"
-                self._move(lead["id"], old, LeadStatus.RETRY_WAIT, reason, now, at, None)
+                self._move(lead["id"], LeadMove(old, LeadStatus.RETRY_WAIT, reason, at), now, None)
                 moved += 1
         return moved
 
@@ -695,6 +733,20 @@ def _lead_record(row: dict[str, Any]) -> LeadRecord:
     )
 
 
+_ATTEMPT_COLUMNS = (
+    "a.id, a.lead_id, a.number, a.phone, a.from_number, a.body, a.started_at, a.shape,"
+    " a.call_id, a.request_id, a.queue_id, a.held_until, a.analysis_status, a.ended_at,"
+    " l.status AS lead_status, l.timezone AS zones, l.next_attempt_at AS due,"
+    " l.updated_at AS lead_updated_at"
+)
+
+#: A lead whose latest attempt waits for its analysis is not claimed for a retry yet.
+_NOT_AWAITING_ANALYSIS = (
+    "NOT EXISTS (SELECT 1 FROM attempts a WHERE a.lead_id = leads.id"
+    " AND a.analysis_status = 'pending')"
+)
+
+
 def _attempt_record(row: dict[str, Any]) -> AttemptRecord:
     return AttemptRecord(
         id=row["id"],
@@ -710,7 +762,16 @@ def _attempt_record(row: dict[str, Any]) -> AttemptRecord:
         queue_id=row["queue_id"],
         lead_status=LeadStatus(row["lead_status"]),
         held_until=parse_instant(row["held_until"]) if row.get("held_until") else None,
+        zones=row.get("zones") or "",
+        due=parse_instant(row["due"]) if row.get("due") else None,
+        analysis_status=row.get("analysis_status"),
+        ended_at=_instant(row.get("ended_at")),
+        lead_updated_at=_instant(row.get("lead_updated_at")),
     )
+
+
+def _instant(text: str | None) -> datetime | None:
+    return parse_instant(text) if text else None
 
 
 @contextmanager

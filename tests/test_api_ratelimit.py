@@ -1,8 +1,8 @@
-"""The rate budget's arithmetic: headers, window gate, 429 pause, pacing, limit changes.
+"""The rate budget: headers, whole-window bursts, the reset on the API's clock, 429 pauses,
+spacing without headers, priorities, limit changes.
 
-Gates are tested on a fake clock (waits are recorded, never slept). Pacing runs on aiolimiter,
-which reads the event loop's time, so it is tested on a ScaledClock running 2000× faster: a
-second of clock time is half a millisecond of wall time.
+Every test runs on a :class:`ManualClock` with the virtual-time loop: waits take no wall time
+and the instants asserted are exact.
 """
 
 from __future__ import annotations
@@ -10,40 +10,18 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
 
 from dialer.api import MockRequest, MockTransport, RawResponse, YapprClient, json_response
-from dialer.api.ratelimit import RateBudget, parse_rate_headers, parse_retry_after
-from dialer.clock import ScaledClock
+from dialer.api.ratelimit import Priority, RateBudget, parse_rate_headers, parse_retry_after
+from dialer.api.servertime import ServerTime
+from dialer.clock import ManualClock, run_virtual
 from dialer.sandbox.ratelimit import RateLimiter
 
 T0 = 1_800_000_000.0  # a whole minute: window resets fall on T0 + 60 n
-
-
-class FakeClock:
-    """Moves only when someone sleeps on it."""
-
-    scale = 1.0
-
-    def __init__(self) -> None:
-        self.t = T0
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.t
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.t, UTC)
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += max(0.0, seconds)
-        await asyncio.sleep(0)
-
-    def to_real(self, seconds: float) -> float:
-        return seconds * 1e-6
 
 
 def headers(limit: int = 60, remaining: int = 59, reset: float = T0 + 60) -> dict[str, str]:
@@ -52,6 +30,17 @@ def headers(limit: int = 60, remaining: int = 59, reset: float = T0 + 60) -> dic
         "X-RateLimit-Remaining": str(remaining),
         "X-RateLimit-Reset": str(int(reset)),
     }
+
+
+def virtual(main: Callable[[ManualClock], Awaitable[None]]) -> ManualClock:
+    """Run ``main(clock)`` on virtual time starting at T0; returns the clock."""
+    clock = ManualClock(datetime.fromtimestamp(T0, UTC))
+
+    async def run() -> None:
+        await main(clock)
+
+    run_virtual(run(), clock)
+    return clock
 
 
 def test_headers_are_read_and_missing_ones_stay_none() -> None:
@@ -75,168 +64,237 @@ def test_retry_after_as_seconds_or_http_date() -> None:
 
 
 def test_interval_paces_slightly_under_the_limit() -> None:
-    budget = RateBudget(60, clock=FakeClock())
-    assert budget.interval == pytest.approx(60 / 57)
-    assert RateBudget(10, clock=FakeClock(), headroom=1.0).interval == 6.0
+    assert RateBudget(60).interval == pytest.approx(60 / 57)
+    assert RateBudget(10, headroom=1.0).interval == 6.0
     with pytest.raises(ValueError):
         RateBudget(0)
 
 
-async def test_the_header_limit_lowers_but_never_raises_the_pace() -> None:
-    budget = RateBudget(60, clock=FakeClock())
-    async with budget.slot() as slot:
-        slot.observe(200, headers(limit=20, remaining=19))
-    assert budget.limit == 20
-    async with budget.slot() as slot:
-        slot.observe(200, headers(limit=600, remaining=599))
-    assert budget.limit == 60  # min(configured, header)
-
-
-async def test_an_exhausted_window_holds_everyone_until_reset() -> None:
-    clock = FakeClock()
-    budget = RateBudget(60, clock=clock, reset_margin=0.5)
-    async with budget.slot() as slot:
-        slot.observe(200, headers(remaining=1, reset=T0 + 40))
-    async with budget.slot():  # the last slot: in flight, not answered yet
-        assert clock.sleeps == []
-        await budget.acquire()  # remaining 1 - 1 in flight = 0: wait for the reset
-        assert clock.time() == pytest.approx(T0 + 40.5)
-    assert budget.holds == 1
-
-
-async def test_in_flight_requests_count_against_remaining() -> None:
-    clock = FakeClock()
-    budget = RateBudget(60, clock=clock)
-    async with budget.slot() as slot:
-        slot.observe(200, headers(remaining=3, reset=T0 + 60))
-    for _ in range(3):
-        await budget.acquire()  # three go while nothing has answered
-    assert clock.sleeps == []
-    await budget.acquire()  # 3 remaining - 3 in flight
-    assert clock.time() >= T0 + 60
-
-
-async def test_answers_out_of_order_keep_the_smallest_remaining() -> None:
-    clock = FakeClock()
-    budget = RateBudget(60, clock=clock)
-    async with budget.slot() as first, budget.slot() as second:
-        second.observe(200, headers(remaining=0, reset=T0 + 30))
-        first.observe(200, headers(remaining=1, reset=T0 + 30))
-    await budget.acquire()
-    assert clock.time() >= T0 + 30
-
-
-async def test_a_newer_window_replaces_the_old_one() -> None:
-    clock = FakeClock()
-    budget = RateBudget(60, clock=clock)
-    async with budget.slot() as slot:
-        slot.observe(200, headers(remaining=0, reset=T0 + 30))
-    clock.t = T0 + 31  # the window rolled over
-    async with budget.slot() as slot:
-        slot.observe(200, headers(remaining=58, reset=T0 + 90))
-    await budget.acquire()
-    assert clock.sleeps == []
-
-
-async def test_a_request_with_no_answer_is_assumed_counted() -> None:
-    clock = FakeClock()
-    budget = RateBudget(60, clock=clock)
-    async with budget.slot() as slot:
-        slot.observe(200, headers(remaining=1, reset=T0 + 60))
-    with pytest.raises(ConnectionError):
-        async with budget.slot():
-            raise ConnectionError
-    await budget.acquire()
-    assert clock.time() >= T0 + 60
-
-
-async def test_a_429_pauses_everyone_for_retry_after() -> None:
-    clock = FakeClock()
-    budget = RateBudget(60, clock=clock)
-    async with budget.slot() as slot:
-        slot.observe(429, {**headers(remaining=0, reset=T0 + 60), "Retry-After": "25"})
-    assert budget.rate_limited == 1
-    await budget.acquire()
-    assert clock.time() >= T0 + 25
-
-
-async def test_a_429_without_retry_after_waits_for_the_reset() -> None:
-    clock = FakeClock()
-    budget = RateBudget(60, clock=clock, reset_margin=0)
-    async with budget.slot() as slot:
-        slot.observe(429, {"X-RateLimit-Reset": str(int(T0 + 12))})
-    await budget.acquire()
-    assert clock.time() >= T0 + 12
-
-
-async def test_counters_for_benchmarks() -> None:
-    budget = RateBudget(60, clock=FakeClock())
-    for status in (200, 429, 201):
+def test_the_header_limit_lowers_but_never_raises_the_pace() -> None:
+    async def main(clock: ManualClock) -> None:
+        budget = RateBudget(60, clock=clock)
         async with budget.slot() as slot:
-            slot.observe(status, {})
-    assert (budget.requests_sent, budget.rate_limited) == (3, 1)
-    assert "sent=3" in repr(budget)
+            slot.observe(200, headers(limit=20, remaining=19))
+        assert budget.limit == 20
+        async with budget.slot() as slot:
+            slot.observe(200, headers(limit=600, remaining=599))
+        assert budget.limit == 60  # min(configured, header)
+
+    virtual(main)
 
 
-def windows_counts(times: list[float], start: float) -> list[int]:
-    """How many of ``times`` fall in each fixed minute, as the server counts them."""
+def test_a_known_window_is_used_at_once_then_everyone_waits_for_its_reset() -> None:
+    times: list[float] = []
+
+    async def main(clock: ManualClock) -> None:
+        exact = ServerTime(low=0, high=0)  # our clock is the API's
+        budget = RateBudget(60, clock=clock, reset_margin=0.5, server_time=exact)
+        async with budget.slot() as slot:
+            slot.observe(200, headers(remaining=5, reset=T0 + 40))
+
+        async def one() -> None:
+            async with budget.slot() as slot:
+                times.append(clock.time())
+                if clock.time() < T0 + 40:  # the same window, one slot fewer each time
+                    slot.observe(200, headers(remaining=5 - len(times), reset=T0 + 40))
+                else:
+                    slot.observe(200, headers(remaining=59, reset=T0 + 100))
+
+        await asyncio.gather(*(one() for _ in range(6)))
+
+    virtual(main)
+    assert times[:5] == [T0] * 5  # the whole remaining allowance, at once
+    assert times[5] == T0 + 40.5  # the sixth waits for the reset (and its margin)
+
+
+def test_in_flight_requests_count_against_remaining() -> None:
+    async def main(clock: ManualClock) -> None:
+        budget = RateBudget(60, clock=clock)
+        async with budget.slot() as slot:
+            slot.observe(200, headers(remaining=3, reset=T0 + 60))
+        for _ in range(3):
+            await budget.acquire()  # three go while nothing has answered
+        assert clock.time() == T0
+        await budget.acquire()  # 3 remaining - 3 in flight
+        assert clock.time() >= T0 + 60
+
+    virtual(main)
+
+
+def test_the_reset_is_read_on_the_apis_clock() -> None:
+    """Our clock runs 7 s behind the API's: its reset at T0+30 is our T0+23."""
+
+    async def main(clock: ManualClock) -> None:
+        time = ServerTime(low=7.0, high=7.5)
+        budget = RateBudget(60, clock=clock, server_time=time, reset_margin=0)
+        async with budget.slot() as slot:
+            slot.observe(200, headers(remaining=0, reset=T0 + 30))
+        await budget.acquire()
+        assert clock.time() == T0 + 23
+
+    virtual(main)
+
+
+def test_answers_out_of_order_keep_the_smallest_remaining() -> None:
+    async def main(clock: ManualClock) -> None:
+        budget = RateBudget(60, clock=clock)
+        async with budget.slot() as first, budget.slot() as second:
+            second.observe(200, headers(remaining=0, reset=T0 + 30))
+            first.observe(200, headers(remaining=1, reset=T0 + 30))
+        await budget.acquire()
+        assert clock.time() >= T0 + 30
+
+    virtual(main)
+
+
+def test_a_request_with_no_answer_is_assumed_counted_and_one_not_sent_is_not() -> None:
+    async def main(clock: ManualClock) -> None:
+        budget = RateBudget(60, clock=clock)
+        async with budget.slot() as slot:
+            slot.observe(200, headers(remaining=2, reset=T0 + 60))
+        async with budget.slot() as slot:
+            slot.cancel()  # never sent: the slot comes back
+        with pytest.raises(ConnectionError):
+            async with budget.slot():
+                raise ConnectionError
+        await budget.acquire()  # the one slot left
+        assert clock.time() == T0
+        await budget.acquire()
+        assert clock.time() >= T0 + 60
+
+    virtual(main)
+
+
+def test_a_429_pauses_everyone_for_retry_after() -> None:
+    async def main(clock: ManualClock) -> None:
+        budget = RateBudget(60, clock=clock)
+        async with budget.slot() as slot:
+            slot.observe(429, {"Retry-After": "25"})
+        assert budget.rate_limited == 1
+        await budget.acquire()
+        assert clock.time() == T0 + 25
+
+    virtual(main)
+
+
+def test_a_429_without_retry_after_waits_for_the_reset() -> None:
+    async def main(clock: ManualClock) -> None:
+        budget = RateBudget(60, clock=clock, reset_margin=0, server_time=ServerTime(low=0, high=0))
+        async with budget.slot() as slot:
+            slot.observe(429, {"X-RateLimit-Reset": str(int(T0 + 12))})
+        await budget.acquire()
+        assert clock.time() >= T0 + 12
+
+    virtual(main)
+
+
+def test_without_headers_requests_are_spaced_with_no_burst() -> None:
+    times: list[float] = []
+
+    async def main(clock: ManualClock) -> None:
+        budget = RateBudget(30, clock=clock)  # 30/min -> one per 2.1 s
+
+        async def one() -> None:
+            async with budget.slot() as slot:
+                times.append(clock.time())
+                slot.observe(200, {})
+
+        await asyncio.gather(*(one() for _ in range(40)))
+
+    virtual(main)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert min(gaps) >= 60 / (30 * 0.95) * 0.99  # no burst, not even at the start
+    assert max(_per_fixed_minute(times)) <= 30
+
+
+def test_a_call_never_waits_behind_a_poll() -> None:
+    order: list[str] = []
+
+    async def main(clock: ManualClock) -> None:
+        budget = RateBudget(60, clock=clock)
+        async with budget.slot() as slot:
+            slot.observe(200, headers(remaining=0, reset=T0 + 10))
+
+        async def take(name: str, priority: Priority) -> None:
+            async with budget.slot(priority) as slot:
+                order.append(name)
+                slot.observe(200, headers(remaining=30, reset=T0 + 70))
+
+        polls = [asyncio.create_task(take(f"poll{i}", Priority.POLL)) for i in range(3)]
+        await asyncio.sleep(1)  # the polls were in line first
+        await asyncio.gather(take("call", Priority.CALL), *polls)
+
+    virtual(main)
+    assert order[0] == "call"
+
+
+def test_polls_leave_a_reserve_of_the_window_for_calls() -> None:
+    async def main(clock: ManualClock) -> None:
+        budget = RateBudget(60, clock=clock)
+        async with budget.slot() as slot:
+            slot.observe(200, headers(remaining=8, reset=T0 + 60))
+        for _ in range(2):  # 8 left, 6 (a tenth of 60) kept for calls
+            await budget.acquire(Priority.POLL)
+        poll = asyncio.create_task(budget.acquire(Priority.POLL))
+        await asyncio.sleep(1)
+        assert not poll.done()
+        for _ in range(6):
+            await budget.acquire(Priority.CALL)
+        assert clock.time() == T0 + 1
+        await poll  # after the reset
+        assert clock.time() >= T0 + 60
+
+    virtual(main)
+
+
+def test_counters_for_benchmarks() -> None:
+    async def main(clock: ManualClock) -> None:
+        budget = RateBudget(60, clock=clock)
+        for status in (200, 429, 201):
+            async with budget.slot() as slot:
+                slot.observe(status, {})
+        assert (budget.requests_sent, budget.rate_limited) == (3, 1)
+        assert "sent=3" in repr(budget)
+
+    virtual(main)
+
+
+def _per_fixed_minute(times: list[float]) -> list[int]:
+    """How many of ``times`` fall in each fixed clock minute, as the server counts them."""
     counts: dict[int, int] = {}
     for moment in times:
-        index = int((moment - start) // 60)
-        counts[index] = counts.get(index, 0) + 1
+        counts[int(moment // 60)] = counts.get(int(moment // 60), 0) + 1
     return list(counts.values())
 
 
-async def test_pacing_has_no_burst_and_stays_under_the_limit() -> None:
-    clock = ScaledClock(2000.0)
-    budget = RateBudget(30, clock=clock)  # 30/min → one per 2.1 clock seconds
-    times: list[float] = []
-
-    async def one() -> None:
-        await budget.acquire()
-        times.append(clock.time())
-
-    await asyncio.gather(*(one() for _ in range(40)))
-    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert min(gaps) >= budget.interval * 0.98  # no burst, not even at the start
-    assert max(windows_counts(times, times[0])) <= 30
-
-
-async def test_a_lowered_limit_slows_the_pace_at_once() -> None:
-    clock = ScaledClock(2000.0)
-    budget = RateBudget(60, clock=clock)
-    async with budget.slot() as slot:
-        slot.observe(200, headers(limit=12, remaining=11, reset=clock.time() + 60))
-    times: list[float] = []
-    for _ in range(4):
-        await budget.acquire()
-        times.append(clock.time())
-    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert min(gaps) >= 60 / 12 * 0.98
-
-
-async def test_a_fixed_window_server_never_refuses_the_budget() -> None:
+def test_a_fixed_window_server_never_refuses_the_budget() -> None:
     """The sandbox's own fixed-window counter behind a MockTransport, with answer latency:
     the server's limit (30) is below the configured one (60), answers arrive late and out of
     order, windows roll over mid-run, and still no request is refused."""
-    clock = ScaledClock(1000.0)
-    server = RateLimiter(clock, 30)
-    jitter = random.Random(7)
+    stats: dict[int, int] = {}
 
-    async def handler(_: MockRequest) -> RawResponse:
-        slot = server.take("key")  # counted on arrival, answered after the latency
-        await asyncio.sleep(jitter.uniform(0, 0.002))  # up to 2 clock seconds
-        return json_response(200 if slot.allowed else 429, {"data": []}, headers=slot.headers())
+    async def main(clock: ManualClock) -> None:
+        server = RateLimiter(clock, 30)
+        jitter = random.Random(7)
 
-    client = YapprClient(
-        base_url="https://api.test",
-        api_key="k",
-        clock=clock,
-        budget=RateBudget(60, clock=clock),
-        transport=MockTransport(handler),
-        max_retries=0,
-    )
-    async with client:
-        await asyncio.gather(*(client.list_phone_numbers() for _ in range(75)))
-    assert client.stats == {200: 75}
-    assert client.budget.limit == 30 and client.budget.rate_limited == 0
+        async def handler(_: MockRequest) -> RawResponse:
+            slot = server.take("key")  # counted on arrival, answered after the latency
+            await asyncio.sleep(jitter.uniform(0, 2.0))
+            status = 200 if slot.allowed else 429
+            return json_response(status, {"data": []}, headers=slot.headers())
+
+        client = YapprClient(
+            base_url="https://api.test",
+            api_key="k",
+            clock=clock,
+            budget=RateBudget(60, clock=clock),
+            transport=MockTransport(handler),
+            max_retries=0,
+        )
+        async with client:
+            await asyncio.gather(*(client.list_phone_numbers() for _ in range(75)))
+        stats.update(client.stats)
+        assert client.budget.limit == 30
+
+    virtual(main)
+    assert stats == {200: 75}

@@ -16,7 +16,7 @@ from dialer.cli import cli
 from dialer.clock import parse_instant
 from dialer.config import load_campaign
 from dialer.errors import ConfigError
-from dialer.models import LeadStatus
+from dialer.models import AttemptFacts, LeadMove, LeadStatus
 from dialer.operations import parse_expiry, parse_statuses
 from dialer.sandbox import AGENT_ID, Sandbox, SandboxConfig, Scenario
 from dialer.store import AttemptStart, Ledger
@@ -114,10 +114,9 @@ def _ledger_with(folder: Path, outcomes: Sequence[tuple[str, str | None]]) -> Le
     for i, (outcome, disposition) in enumerate(outcomes):
         start = AttemptStart(f"a{i}", i + 1, 1, PHONES[i], PHONES[5], "{}")
         ledger.begin_attempts([(start, LeadStatus.PENDING)], now=now)
-        move = (LeadStatus.DIALING, LeadStatus(outcome), outcome)
-        ledger.update_attempt(
-            f"a{i}", now=now, lead_move=move, outcome=outcome, disposition=disposition
-        )
+        move = LeadMove(LeadStatus.DIALING, LeadStatus(outcome), outcome)
+        facts = AttemptFacts(outcome=outcome, disposition=disposition)
+        ledger.record(f"a{i}", lead_id=i + 1, now=now, facts=facts, move=move)
     return ledger
 
 

@@ -22,7 +22,8 @@ NO_RETRY = "statuses = []\nmax_attempts = 1"
 
 async def test_a_stop_after_a_lost_answer_never_hands_the_lead_back(tmp_path: Path) -> None:
     """The first POST placed the call but its answer was lost; the retry met a revoked key.
-    The lead must become unknown (not pending), and a resume must not dial it again."""
+    The lead must wait to be resent under the same key (never handed back as pending), and
+    the resume's resend is answered by the API's replay, not a second call."""
     phones = numbers(1, start=7000)
     toml = write_campaign(tmp_path, phones, retry=NO_RETRY, max_live_calls=1)
     scenario = Scenario(weights={"completed": 1.0}, talk_seconds=(5.0, 5.0))
@@ -46,7 +47,7 @@ async def test_a_stop_after_a_lost_answer_never_hands_the_lead_back(tmp_path: Pa
             await revoker
             assert first.ending == "stopped"
             lead = ledger.leads_of(record.name)[0]
-            assert lead["status"] == "unknown" and lead["attempts"] == 1
+            assert lead["status"] == "resend_wait" and lead["attempts"] == 1
             sb.ctx.keys[sb.api_key] = key
             sb.faults.lost_answer_rate = 0.0
             second = await ops.dispatch(
@@ -54,11 +55,11 @@ async def test_a_stop_after_a_lost_answer_never_hands_the_lead_back(tmp_path: Pa
             )
             legs = legs_per_number(sb)
     assert second.ending == "finished"
-    assert second.counts == {"completed": 1}  # found by reconciliation, not re-dialed
+    assert second.counts == {"completed": 1}  # found again, not re-dialed
     assert legs[phones[0]] == 1
 
 
-async def test_redial_unknown_respects_dnc_and_the_live_call_cap(tmp_path: Path) -> None:
+async def test_resends_after_an_outage_respect_dnc_and_the_live_call_cap(tmp_path: Path) -> None:
     phones = numbers(6, start=7100)
     toml = write_campaign(tmp_path, phones, retry=NO_RETRY, max_live_calls=2)
     scenario = Scenario(weights={"completed": 1.0}, talk_seconds=(300.0, 300.0))
@@ -66,20 +67,18 @@ async def test_redial_unknown_respects_dnc_and_the_live_call_cap(tmp_path: Path)
     async with Sandbox(config) as sb:
         with Ledger(tmp_path / "l.db") as ledger:
             record, _ = await ops.prepare_run(toml, ledger=ledger, connection=connection(sb))
-            sb.faults.server_error_rate = 1.0  # nothing is placed, every lead ends unknown
+            sb.faults.server_error_rate = 1.0  # nothing is placed; every lead waits to be resent
             sb.faults.paths = ("POST /calls",)
             first = await ops.dispatch(
                 record, ledger=ledger, connection=connection(sb), options=RunOptions()
             )
-            assert first.counts == {"unknown": 6}
+            assert first.ending == "waiting"  # resends back off until they are far apart
+            assert first.counts == {"resend_wait": 6}
             sb.faults.server_error_rate = 0.0
             sb.add_dnc(phones[0], reason="asked meanwhile")
             ledger.invalidate_dnc("sandbox")
             second = await ops.dispatch(
-                record,
-                ledger=ledger,
-                connection=connection(sb),
-                options=RunOptions(redial_unknown=True),
+                record, ledger=ledger, connection=connection(sb), options=RunOptions()
             )
             legs = legs_per_number(sb)
             spans = [

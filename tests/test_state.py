@@ -111,6 +111,7 @@ def test_final_statuses_can_only_be_recycled_into_a_retry_round() -> None:
     assert not can_move(S.DUPLICATE, S.PENDING)
 
 
-def test_a_lead_is_dialed_only_from_a_claimable_or_unknown_status() -> None:
+def test_a_lead_is_dialed_only_from_a_claimable_status_or_to_resend_its_key() -> None:
     sources = {s for s in S if can_move(s, S.DIALING)}
-    assert sources == {S.PENDING, S.SCHEDULED, S.RETRY_WAIT, S.UNKNOWN}
+    # claimable leads get a new attempt; resend_wait and unknown resend the same key
+    assert sources == {S.PENDING, S.SCHEDULED, S.RETRY_WAIT, S.RESEND_WAIT, S.UNKNOWN}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dialer.errors import LedgerError, SchemaTooNewError
-from dialer.models import LeadStatus
+from dialer.models import AttemptFacts, LeadMove, LeadStatus
 from dialer.store import AttemptStart, Ledger
 
 S = LeadStatus
@@ -47,9 +47,9 @@ def test_an_illegal_move_is_refused_and_nothing_changes(tmp_path: Path) -> None:
         _import(ledger, rows=1)
         lead = ledger.due_leads("c1", now=NOW, limit=1)[0]
         with pytest.raises(LedgerError, match="illegal move pending -> completed"):
-            ledger.move_lead(lead.id, old=S.PENDING, new=S.COMPLETED, reason="x", now=NOW)
+            ledger.move_lead(lead.id, LeadMove(S.PENDING, S.COMPLETED, "x"), now=NOW)
         with pytest.raises(LedgerError, match="changed underneath"):
-            ledger.move_lead(lead.id, old=S.RETRY_WAIT, new=S.DIALING, reason="x", now=NOW)
+            ledger.move_lead(lead.id, LeadMove(S.RETRY_WAIT, S.DIALING, "x"), now=NOW)
         assert ledger.lead_status(lead.id) == S.PENDING
 
 
@@ -76,12 +76,12 @@ def test_retry_wait_leads_come_due_at_their_time(tmp_path: Path) -> None:
         start = AttemptStart("a", lead.id, 1, lead.phone, "+972552234567", "{}")
         ledger.begin_attempts([(start, S.PENDING)], now=NOW)
         later = NOW + timedelta(hours=1)
-        ledger.update_attempt(
+        ledger.record(
             "a",
+            lead_id=lead.id,
             now=NOW,
-            outcome="no_answer",
-            lead_move=(S.DIALING, S.RETRY_WAIT, "no_answer; retry 2"),
-            next_attempt_at=later,
+            facts=AttemptFacts(outcome="no_answer"),
+            move=LeadMove(S.DIALING, S.RETRY_WAIT, "no_answer; retry 2", later),
         )
         assert ledger.due_leads("c1", now=NOW, limit=5) == []
         assert ledger.next_due("c1") == later
@@ -103,6 +103,7 @@ def test_a_ledger_of_the_first_version_is_upgraded_with_its_leads(tmp_path: Path
         _import(ledger, rows=2)
     with sqlite3.connect(path) as conn:  # back to what a version-1 dialer left behind
         conn.execute("DROP INDEX attempts_awaiting_analysis")
+        conn.execute("DROP TABLE opt_outs")
         for column in ("disposition_id", "extracted_data", "analysis_status", "analysis_reason"):
             conn.execute(f"ALTER TABLE attempts DROP COLUMN {column}")
         for column in ("cost_status", "recording_url", "transcript"):

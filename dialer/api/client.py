@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -42,14 +42,16 @@ from dialer.api.models import (
     canonical_json,
     parse_place_call,
 )
-from dialer.api.ratelimit import RateBudget
+from dialer.api.ratelimit import Priority, RateBudget
 from dialer.api.retry import Backoff
+from dialer.api.servertime import ServerTime
 from dialer.api.transport import AiohttpTransport, Transport
 from dialer.clock import Clock, SystemClock, isoformat
 from dialer.errors import (
     ApiError,
     ConfigError,
     NotFound,
+    NotSent,
     RateLimited,
     RetryableError,
     ServerError,
@@ -58,6 +60,10 @@ from dialer.errors import (
 log = logging.getLogger("dialer.api")
 
 M = TypeVar("M", bound=BaseModel)
+
+#: A last look before a request leaves (once the budget gave it a slot): a reason not to send
+#: it now, or None to send it.
+Gate = Callable[[], str | None]
 
 MAX_PAGE_SIZE = 100
 #: 429s waited out for one request before giving up (each waits its Retry-After).
@@ -216,6 +222,11 @@ class YapprClient:
         return f"YapprClient(base_url={self.base_url!r})"
 
     @property
+    def server_time(self) -> ServerTime:
+        """What the answers' ``Date`` headers told us of the API's clock."""
+        return self.budget.server_time
+
+    @property
     def rate(self) -> RateInfo:
         """What the latest answer's rate-limit headers said."""
         return self.budget.latest
@@ -249,17 +260,20 @@ class YapprClient:
         body: bytes | None = None,
         idempotency_key: str | None = None,
         gone_ok_after_retry: bool = False,
+        priority: Priority = Priority.NORMAL,
+        gate: Gate | None = None,
     ) -> _Answer:
         """One logical request: retried while retryable, with these exact bytes and key.
 
         ``gone_ok_after_retry``: a 404 after a resend means the lost first try took effect
-        (a DELETE): report success instead.
+        (a DELETE): report success instead. ``gate`` is asked before every try, once the
+        budget gave it a slot; a reason from it ends the request with :class:`NotSent`.
         """
         headers = self._headers(has_body=body is not None, idempotency_key=idempotency_key)
         attempt = waits = 0
         while True:
             try:
-                return await self._attempt(method, path, headers, body, params)
+                return await self._attempt(method, path, headers, body, params, priority, gate)
             except NotFound:
                 if gone_ok_after_retry and attempt + waits > 0:
                     return _Answer(404, {}, None)
@@ -303,10 +317,17 @@ class YapprClient:
         headers: Mapping[str, str],
         body: bytes | None,
         params: Mapping[str, str] | None,
+        priority: Priority,
+        gate: Gate | None,
     ) -> _Answer:
         """Send once under the budget; a 2xx comes back parsed, anything else raises."""
         where = f"{method} {path}"
-        async with self.budget.slot() as slot:
+        async with self.budget.slot(priority) as slot:
+            reason = gate() if gate is not None else None
+            if reason is not None:
+                slot.cancel()
+                raise NotSent(f"{where} not sent: {reason}")
+            sent = self.clock.time()
             try:
                 raw = await self._transport.request(
                     method, self.base_url + path, headers=headers, json_body=body, params=params
@@ -314,6 +335,8 @@ class YapprClient:
             except RetryableError:
                 self._stats[0] += 1
                 raise
+            received = self.clock.time()
+            self.server_time.observe(raw.headers.get("Date"), sent=sent, received=received)
             info = slot.observe(raw.status, raw.headers)
         self._stats[raw.status] += 1
         log.debug("%s -> %d", mask_text(where), raw.status)
@@ -361,15 +384,26 @@ class YapprClient:
 
     # ------------------------------------------------------------------ calls
 
-    async def place_call(self, request: CallRequest, *, idempotency_key: str) -> PlaceCallResult:
+    async def place_call(
+        self, request: CallRequest, *, idempotency_key: str, gate: Gate | None = None
+    ) -> PlaceCallResult:
         """POST /calls. Retries reuse the same bytes and key, so at most one call is placed.
 
         Returns one of the answer shapes of CONTRACT §3.1; raises the mapped error otherwise.
+        ``gate`` is asked right before every try (see :meth:`_send`): the dispatcher checks
+        there that the callee's window is still open when the request really leaves.
         """
         check_idempotency_key(idempotency_key)
         body = request.body()  # built once: every retry sends exactly these bytes
         log.debug("POST /calls to %s, Idempotency-Key %s", mask_phone(request.to), idempotency_key)
-        answer = await self._send("POST", "/calls", body=body, idempotency_key=idempotency_key)
+        answer = await self._send(
+            "POST",
+            "/calls",
+            body=body,
+            idempotency_key=idempotency_key,
+            priority=Priority.CALL,
+            gate=gate,
+        )
         data = answer.data if isinstance(answer.data, dict) else {}
         replayed = answer.headers.get("Idempotency-Replayed", "").lower() == "true"
         result = self._place_call_result(answer.status, data, replayed=replayed)
@@ -396,35 +430,46 @@ class YapprClient:
         limit: int = MAX_PAGE_SIZE,
         offset: int = 0,
         cursor: str | None = None,
+        priority: Priority = Priority.NORMAL,
         **filters: Unpack[CallFilters],
     ) -> tuple[list[Call], Pagination]:
         """One page of GET /calls (``limit`` ≤ 100); ``cursor`` replaces ``offset`` when given."""
         return await self._calls_page(
-            call_query(**filters), limit=limit, offset=offset, cursor=cursor
+            call_query(**filters), limit=limit, offset=offset, cursor=cursor, priority=priority
         )
 
     async def _calls_page(
-        self, filters: Mapping[str, str], *, limit: int, offset: int, cursor: str | None
+        self,
+        filters: Mapping[str, str],
+        *,
+        limit: int,
+        offset: int,
+        cursor: str | None,
+        priority: Priority,
     ) -> tuple[list[Call], Pagination]:
         """GET /calls with the filters (re-sent on every page, as the cursor requires)."""
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValueError(f"limit must be 1-{MAX_PAGE_SIZE}, got {limit}")
         paging = {"cursor": cursor} if cursor else {"offset": str(offset)}
         params = {**filters, "limit": str(limit), **paging}
-        answer = await self._send("GET", "/calls", params=params)
+        answer = await self._send("GET", "/calls", params=params, priority=priority)
         calls = self._models(Call, answer.data, "GET /calls")
         raw_page = answer.data.get("pagination") if isinstance(answer.data, dict) else None
         return calls, self._model(Pagination, raw_page or {}, "GET /calls")
 
     async def list_calls(
-        self, *, page_size: int = MAX_PAGE_SIZE, **filters: Unpack[CallFilters]
+        self,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        priority: Priority = Priority.NORMAL,
+        **filters: Unpack[CallFilters],
     ) -> AsyncIterator[Call]:
         """Every call matching the filters, over all pages (cursor when offered, else offset)."""
         query = call_query(**filters)
         offset, cursor = 0, None
         while True:
             calls, page = await self._calls_page(
-                query, limit=page_size, offset=offset, cursor=cursor
+                query, limit=page_size, offset=offset, cursor=cursor, priority=priority
             )
             for call in calls:
                 yield call
@@ -437,9 +482,11 @@ class YapprClient:
         answer = await self._send("GET", _id_path("/calls", call_id))
         return self._model(Call, answer.data, "GET /calls/{id}")
 
-    async def get_call_request(self, request_id: str) -> CallRequestState:
+    async def get_call_request(
+        self, request_id: str, *, priority: Priority = Priority.NORMAL
+    ) -> CallRequestState:
         """GET /call-requests/{id}: where a workflow agent's request stands."""
-        answer = await self._send("GET", _id_path("/call-requests", request_id))
+        answer = await self._send("GET", _id_path("/call-requests", request_id), priority=priority)
         return self._model(CallRequestState, answer.data, "GET /call-requests/{id}")
 
     async def cancel_call_request(self, request_id: str) -> bool:

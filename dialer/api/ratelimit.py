@@ -1,47 +1,67 @@
 """One rate budget per API key, shared by every request the client makes (calls, syncs, DNC).
 
-The API counts requests in a FIXED 60-second window per key (CONTRACT §2). A leaky bucket that
-starts full (``AsyncLimiter(60, 60)``) sends 60 at once and ~120 in the first minute, half of
-them refused. So three layers, cheapest first:
+The API counts requests in a FIXED 60-second window per key (CONTRACT §2) and says, on every
+answer, what is left of the current window (``X-RateLimit-Remaining``) and when it ends
+(``X-RateLimit-Reset``). A leaky bucket that starts full (``AsyncLimiter(60, 60)``) sends 60 at
+once and ~120 in the first minute, half of them refused. So:
 
-1. **Pace**: ``AsyncLimiter(1, interval)``, one request per ``interval`` with no burst, where
-   ``interval = 60 / (limit × headroom)``: slightly under the limit, so network jitter cannot
-   push one request too many into a window. ``limit`` is ``min(configured, X-RateLimit-Limit)``.
-2. **Window gate**: every answer says what is left (``X-RateLimit-Remaining``) until when
-   (``X-RateLimit-Reset``, Unix seconds). When what is left minus the requests still in flight
-   reaches 0, everyone waits for the reset.
+1. **Window known** (an answer told us Remaining and Reset, and that window is not over): the
+   whole remaining allowance may be used at once, less the requests still in flight. When it is
+   used up, everyone waits for the Reset (read on the API's clock, see
+   :class:`~dialer.api.servertime.ServerTime`).
+2. **Window not known** (no answer yet, the last window is over, or the API sends no headers):
+   one request at a time, spaced by ``AsyncLimiter(1, interval)`` with
+   ``interval = 60 / (limit × headroom)``; its answer tells the new window.
 3. **Pause**: a 429's ``Retry-After`` stops everyone for that long.
 
-Time is read only from the injected :class:`~dialer.clock.Clock`; aiolimiter runs on the event
-loop's time, so its interval is converted with ``clock.to_real`` (a 100× ScaledClock paces 100×
-faster in wall time and exactly as fast in clock time).
+Requests wait in one line ordered by :class:`Priority`: a call never waits behind a poll, and
+polls only use what calls leave (in a known window they keep ``poll_reserve`` slots free).
+``limit`` is ``min(configured, X-RateLimit-Limit)``. Time is read only from the injected
+:class:`~dialer.clock.Clock`; aiolimiter and ``asyncio.timeout`` run on the event loop's time,
+so waits are converted with ``clock.to_real``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import itertools
 import logging
+import math
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from enum import IntEnum
 
 from aiolimiter import AsyncLimiter
 
 from dialer.api.models import RateInfo
+from dialer.api.servertime import ServerTime
 from dialer.clock import Clock, SystemClock
 
 log = logging.getLogger("dialer.api.ratelimit")
 
 WINDOW_SECONDS = 60.0
+#: The API's documented per-key limit (CONTRACT §2).
+DEFAULT_REQUESTS_PER_MINUTE = 60
 #: A Reset value below this is a number of seconds from now, not a Unix time.
 _UNIX_FLOOR = 1_000_000_000
+
+
+class Priority(IntEnum):
+    """Who goes first when requests wait for the budget (lower goes first)."""
+
+    CALL = 0  # POST /calls: a lead waits on it
+    NORMAL = 1  # DNC refreshes, look-ups, one-off reads
+    POLL = 2  # outcome syncs and polls: only what calls leave
 
 
 @dataclass
 class _Window:
     """What the server last told us about its current window."""
 
-    reset: float  # clock Unix seconds when it ends
+    reset: float  # the API's Unix seconds when it ends
     remaining: int  # slots left as of the latest answer from it
 
 
@@ -95,26 +115,34 @@ class Slot:
         self.done = True
         return self._budget._observe(status, headers)
 
+    def cancel(self) -> None:
+        """The request was not sent after all: give the slot back."""
+        if not self.done:
+            self.done = True
+            self._budget._release(counted=False)
+
 
 class RateBudget:
     """Paces every request of one API key under its per-minute limit; see the module docstring.
 
-    ``headroom`` is the fraction of the limit paced at; ``reset_margin`` (clock seconds) is
-    added to a Reset before trusting that the server's window has rolled over.
+    ``headroom`` is the fraction of the limit paced at when no window is known;
+    ``reset_margin`` (seconds) is added to a Reset before trusting that the window rolled over.
     """
 
     def __init__(
         self,
-        requests_per_minute: int = 60,
+        requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
         *,
         clock: Clock | None = None,
+        server_time: ServerTime | None = None,
         headroom: float = 0.95,
-        reset_margin: float = 0.5,
+        reset_margin: float = 0.25,
     ) -> None:
         if requests_per_minute < 1:
             raise ValueError("requests_per_minute must be at least 1")
         self.configured = requests_per_minute
         self.clock: Clock = clock or SystemClock()
+        self.server_time = server_time or ServerTime()
         self._headroom = headroom
         self._margin = reset_margin
         self.limit = requests_per_minute
@@ -122,21 +150,120 @@ class RateBudget:
         self._window: _Window | None = None
         self._paused_until = 0.0
         self._in_flight = 0
+        self._line: list[tuple[int, int]] = []  # (priority, ticket) of everyone waiting
+        self._tickets = itertools.count()
+        self._changed = asyncio.Event()
         self.latest = RateInfo()
         self.requests_sent = 0
         self.rate_limited = 0
-        self.holds = 0
 
-    # ------------------------------------------------------------------ pacing
+    # ------------------------------------------------------------------ the arithmetic
 
     @property
     def interval(self) -> float:
-        """Clock seconds between two requests at the current limit."""
+        """Clock seconds between two requests when no window is known."""
         return WINDOW_SECONDS / (self.limit * self._headroom)
+
+    @property
+    def poll_reserve(self) -> int:
+        """Slots of a known window that polls leave for calls (a tenth of the limit)."""
+        return max(1, math.ceil(self.limit / 10))
 
     def _new_limiter(self) -> AsyncLimiter:
         """A bucket of one (no burst) that refills once per interval, in wall-clock seconds."""
         return AsyncLimiter(1, self.clock.to_real(self.interval))
+
+    def _current_window(self, now: float) -> _Window | None:
+        """The window we know about, or None once it is over (on the API's clock)."""
+        window = self._window
+        if window is not None and now >= self._reset_local(window):
+            self._window = window = None
+        return window
+
+    def _reset_local(self, window: _Window) -> float:
+        """Our time by which the API's clock has surely passed the window's Reset."""
+        return self.server_time.local_when_passed(window.reset) + self._margin
+
+    def _delay(self, priority: Priority) -> float:
+        """Clock seconds until a request of ``priority`` at the head of the line may go."""
+        now = self.clock.time()
+        if self._paused_until > now:
+            return self._paused_until - now
+        window = self._current_window(now)
+        if window is not None:
+            free = window.remaining - self._in_flight
+            keep = self.poll_reserve if priority == Priority.POLL else 0
+            return 0.0 if free > keep else self._reset_local(window) - now
+        if self._limiter.has_capacity():
+            return 0.0
+        return self.interval / 4  # look again soon (the limiter refills within an interval)
+
+    # ------------------------------------------------------------------ waiting in line
+
+    async def acquire(self, priority: Priority = Priority.NORMAL) -> None:
+        """Wait until one more request may go; the caller must then report it (see slot())."""
+        ticket = (int(priority), next(self._tickets))
+        heapq.heappush(self._line, ticket)
+        try:
+            while True:
+                changed = self._changed
+                delay = self._delay(priority) if self._line[0] == ticket else None
+                if delay is not None and delay <= 0:
+                    break
+                await self._wait(changed, delay)
+        except BaseException:
+            self._line.remove(ticket)
+            heapq.heapify(self._line)
+            self._notify()
+            raise
+        heapq.heappop(self._line)
+        if self._window is None:
+            await self._limiter.acquire()  # has capacity: takes no time
+        self._in_flight += 1
+        self.requests_sent += 1
+        self._notify()  # the next in line may go too (a known window allows many at once)
+
+    async def _wait(self, changed: asyncio.Event, delay: float | None) -> None:
+        """The head of the line sleeps ``delay`` on the clock (a pause, a reset or the pace:
+        nothing makes those shorter); everyone else waits until the line moves."""
+        if delay is None:
+            await changed.wait()
+        else:
+            await self.clock.sleep(delay)
+
+    def _notify(self) -> None:
+        """Wake everyone in line to look again."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    @asynccontextmanager
+    async def slot(self, priority: Priority = Priority.NORMAL) -> AsyncIterator[Slot]:
+        """``async with budget.slot() as s: ...; s.observe(status, headers)``."""
+        await self.acquire(priority)
+        claim = Slot(self)
+        try:
+            yield claim
+        finally:
+            if not claim.done:
+                self._release(counted=True)
+
+    # ------------------------------------------------------------------ answers
+
+    def _observe(self, status: int, headers: Mapping[str, str]) -> RateInfo:
+        """Learn from one answer: the limit, the window, and a 429's pause."""
+        self._in_flight -= 1
+        now = self.clock.time()
+        info = parse_rate_headers(headers, now=self.server_time.api_time(now))
+        if info != RateInfo():  # an answer without rate headers (e.g. a 401) changes nothing
+            self.latest = info
+        if info.limit is not None:
+            self._follow_limit(info.limit)
+        if info.remaining is not None and info.reset is not None:
+            self._learn_window(info.reset, info.remaining)
+        if status == 429:
+            self._on_429(info, now)
+        self._notify()
+        return info
 
     def _follow_limit(self, header_limit: int) -> None:
         """Pace at min(configured, header): a lowered limit slows us, a raised one never
@@ -146,72 +273,6 @@ class RateBudget:
             log.info("rate limit now %d/min (configured %d)", limit, self.configured)
             self.limit = limit
             self._limiter = self._new_limiter()
-
-    async def _pace(self) -> None:
-        """Take the next paced slot; if the limit changed meanwhile, take one at the new pace."""
-        limiter = self._limiter
-        await limiter.acquire()
-        while limiter is not self._limiter:
-            limiter = self._limiter
-            await limiter.acquire()
-
-    # ------------------------------------------------------------------ gates
-
-    def _gate_delay(self) -> float:
-        """Clock seconds everyone must still wait (0 when a request may go now)."""
-        now = self.clock.time()
-        delay = self._paused_until - now
-        window = self._window
-        if window is not None and window.reset + self._margin <= now:
-            self._window = window = None  # that window is over; the next answer says more
-        if window is not None and window.remaining - self._in_flight <= 0:
-            delay = max(delay, window.reset + self._margin - now)
-        return max(0.0, delay)
-
-    async def _wait_for_gates(self) -> None:
-        """Sleep (on the clock) while a 429 pause or an exhausted window holds everyone."""
-        while (delay := self._gate_delay()) > 0:
-            self.holds += 1
-            log.debug("rate budget holding for %.2f s", delay)
-            await self.clock.sleep(delay)
-
-    async def acquire(self) -> None:
-        """Wait until one more request may go; the caller must then report it (see slot())."""
-        while True:
-            await self._wait_for_gates()
-            await self._pace()
-            if self._gate_delay() <= 0:  # an answer may have closed the gate while we paced
-                break
-        self._in_flight += 1
-        self.requests_sent += 1
-
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[Slot]:
-        """``async with budget.slot() as s: ...; s.observe(status, headers)``."""
-        await self.acquire()
-        claim = Slot(self)
-        try:
-            yield claim
-        finally:
-            if not claim.done:
-                self._abandon()
-
-    # ------------------------------------------------------------------ answers
-
-    def _observe(self, status: int, headers: Mapping[str, str]) -> RateInfo:
-        """Learn from one answer: the limit, the window, and a 429's pause."""
-        self._in_flight -= 1
-        now = self.clock.time()
-        info = parse_rate_headers(headers, now=now)
-        if info != RateInfo():  # an answer without rate headers (e.g. a 401) changes nothing
-            self.latest = info
-        if info.limit is not None:
-            self._follow_limit(info.limit)
-        if info.remaining is not None and info.reset is not None:
-            self._learn_window(info.reset, info.remaining)
-        if status == 429:
-            self._on_429(info, now)
-        return info
 
     def _learn_window(self, reset: float, remaining: int) -> None:
         """Keep the newest window; within one window the smallest Remaining is the truest
@@ -227,16 +288,20 @@ class RateBudget:
         self.rate_limited += 1
         wait = info.retry_after
         if wait is None and info.reset is not None:
-            wait = info.reset - now
+            wait = self.server_time.local_when_passed(info.reset) - now
         pause = max(wait or 0.0, self.interval)
         self._paused_until = max(self._paused_until, now + pause)
+        if self._window is not None:
+            self._window.remaining = 0
         log.warning("429 from the API: everyone pauses %.1f s", pause)
 
-    def _abandon(self) -> None:
-        """A request ended with no answer: it may have been counted, so assume it was."""
+    def _release(self, *, counted: bool) -> None:
+        """A request ended with no answer (``counted``: it may have used a slot, so assume
+        it did), or was never sent."""
         self._in_flight -= 1
-        if self._window is not None:
+        if counted and self._window is not None:
             self._window.remaining = max(0, self._window.remaining - 1)
+        self._notify()
 
     def __repr__(self) -> str:
         return (
