@@ -32,6 +32,7 @@ SCOPES = {
     ("POST", "/do-not-call"): "do_not_call:manage",
     ("PATCH", "/do-not-call/{entry_id}"): "do_not_call:manage",
     ("DELETE", "/do-not-call/{entry_id}"): "do_not_call:manage",
+    ("GET", "/billing"): "billing:read",
 }
 
 GENERIC_CODES = {

@@ -152,6 +152,11 @@ async def list_phone_numbers(request: web.Request) -> web.Response:
     return json({"data": list(context(request).world.numbers.values())})
 
 
+async def get_billing(request: web.Request) -> web.Response:
+    """GET /billing: balance, payment method, suspension, monthly budget and spend (§12)."""
+    return json(context(request).world.billing())
+
+
 ENDPOINTS = [
     "POST /calls",
     "GET /calls",
@@ -166,6 +171,7 @@ ENDPOINTS = [
     "POST /do-not-call",
     "PATCH /do-not-call/{id}",
     "DELETE /do-not-call/{id}",
+    "GET /billing",
 ]
 
 

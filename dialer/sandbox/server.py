@@ -46,6 +46,7 @@ def build_app(ctx: Context) -> web.Application:
     add.add_get("/do-not-call/{entry_id}", routes_dnc.get_dnc)
     add.add_patch("/do-not-call/{entry_id}", routes_dnc.update_dnc)
     add.add_delete("/do-not-call/{entry_id}", routes_dnc.delete_dnc)
+    add.add_get("/billing", routes.get_billing)
     return app
 
 
