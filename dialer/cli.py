@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -25,6 +25,9 @@ from dialer.console import ProgressView, counts_table, ending_message
 from dialer.dispatch import Dispatcher, RunOptions, RunResult
 from dialer.errors import DialerError
 from dialer.store import Ledger
+
+if TYPE_CHECKING:
+    from dialer.operations import RecycleResult
 
 T = TypeVar("T")
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_API_STOP = 0, 1, 2, 3, 4
@@ -383,35 +386,63 @@ def report(name: str, out: Path, db_path: Path) -> None:
 @click.option(
     "--status",
     "statuses",
-    required=True,
     help="Outcomes to call again, comma-separated (no_answer,busy); exhausted leads whose "
     "last outcome is one of them come back too.",
+)
+@click.option(
+    "--disposition",
+    "dispositions",
+    multiple=True,
+    help='Call again the leads whose last call got this disposition, e.g. "Call Back Later" '
+    '(any case; repeatable or comma-separated). "Do Not Call" never comes back.',
 )
 @click.option(
     "--after", default="0s", show_default=True, help="Wait this long first (90s, 15m, 2h, 1d)."
 )
 @db_option
-def retry(statuses: str, name: str, after: str, db_path: Path) -> None:
+def retry(
+    statuses: str | None, dispositions: tuple[str, ...], name: str, after: str, db_path: Path
+) -> None:
     """Recycle finished leads into a new round; `dialer resume NAME` then calls them."""
     from datetime import UTC, datetime
 
     from dialer import operations
 
+    if not statuses and not dispositions:
+        raise click.UsageError(
+            'say which leads to call again: --status no_answer,busy, --disposition "Call Back '
+            'Later", or both'
+        )
     delay = parse_duration(after)
     ledger = open_ledger(db_path)
     try:
-        wanted = operations.parse_statuses(statuses)
-        result = operations.recycle(ledger, name, wanted, after=delay, now=datetime.now(UTC))
+        wanted = operations.parse_statuses(statuses) if statuses else []
+        labels = operations.parse_dispositions(dispositions) if dispositions else []
+        result = operations.recycle(
+            ledger, name, wanted, after=delay, now=datetime.now(UTC), dispositions=labels
+        )
     except DialerError as error:
         fail(str(error), error.exit_code)
     finally:
         ledger.close()
+    _say_recycled(name, result, wanted, labels)
+
+
+def _say_recycled(name: str, result: RecycleResult, statuses: list[str], labels: list[str]) -> None:
+    """What ``retry`` did: moved, held back (why), and dispositions no lead has."""
+    asked = ", ".join(statuses)
+    if labels:
+        quoted = ", ".join(f'"{label}"' for label in labels)
+        asked += ("; " if asked else "") + f"disposition {quoted}"
     _say(
-        f"Recycled {result.recycled:,} lead(s) of {name} ({', '.join(wanted)}) into a new "
+        f"Recycled {result.recycled:,} lead(s) of {name} ({asked}) into a new "
         f"round, due from {result.due_at.isoformat(timespec='seconds')}."
     )
     for why, count in sorted(result.skipped.items()):
         _say(f"Held back {count:,}: {why}.")
+    for label in result.unmatched:
+        known = ", ".join(f'"{seen}"' for seen in result.seen) or "none yet"
+        _say(f'No finished lead\'s last call has disposition "{label}" (they have: {known}).')
     if result.recycled:
         _say(f"Run `dialer resume {name}` to call them.")
 
