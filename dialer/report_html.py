@@ -214,20 +214,29 @@ def value_counts(values: Sequence[Any]) -> dict[str, int]:
 
 
 def histogram(numbers: Sequence[float]) -> tuple[list[str], list[int]]:
-    """Bin labels and counts: one bin per whole number over a short span, else equal bins."""
+    """Bin labels and counts: one bin per whole number over a short span, bins of whole
+    numbers over a longer one, else equal bins."""
     if not numbers:
         return [], []
     low, high = min(numbers), max(numbers)
-    if all(n.is_integer() for n in numbers) and high - low < 2 * HISTOGRAM_BINS:
-        span = range(int(low), int(high) + 1)
-        each = Counter(int(n) for n in numbers)
-        return [str(n) for n in span], [each[n] for n in span]
+    if all(n.is_integer() for n in numbers):
+        return _whole_bins([int(n) for n in numbers], int(low), int(high))
     width = (high - low) / HISTOGRAM_BINS or 1.0
     counts = [0] * HISTOGRAM_BINS
     for n in numbers:
         counts[min(int((n - low) / width), HISTOGRAM_BINS - 1)] += 1
     edges = [low + i * width for i in range(HISTOGRAM_BINS + 1)]
     return [f"{_number(a)}–{_number(b)}" for a, b in pairwise(edges)], counts
+
+
+def _whole_bins(numbers: Sequence[int], low: int, high: int) -> tuple[list[str], list[int]]:
+    """At most HISTOGRAM_BINS bins of the same whole width: ``4–6`` (or ``5`` when 1 wide)."""
+    width = -(-(high - low + 1) // HISTOGRAM_BINS)  # ceiling division
+    starts = range(low, high + 1, width)
+    counts = Counter((n - low) // width for n in numbers)
+    ends = [min(a + width - 1, high) for a in starts]
+    labels = [str(a) if a == b else f"{a}–{b}" for a, b in zip(starts, ends, strict=True)]
+    return labels, [counts[i] for i in range(len(starts))]
 
 
 def _number(value: float) -> str:

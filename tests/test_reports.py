@@ -787,8 +787,13 @@ def test_field_charts_pick_counts_or_a_histogram() -> None:
     assert report_html.field_kind([1, 2.5, None]) == "number"
     assert report_html.field_kind([1, "two"]) == "category"
     assert report_html.histogram([1.0, 2.0, 2.0, 4.0]) == (["1", "2", "3", "4"], [1, 2, 0, 1])
-    labels, counts = report_html.histogram([0.0, 10.0, 100.0])
-    assert (labels[0], labels[-1], sum(counts)) == ("0–12.5", "87.5–100", 3)
+    assert report_html.histogram([1.0, 3.0, 20.0]) == (
+        ["1–3", "4–6", "7–9", "10–12", "13–15", "16–18", "19–20"],
+        [2, 0, 0, 0, 0, 0, 1],
+    )
+    labels, counts = report_html.histogram([0.0, 10.0, 100.0, 0.5])
+    assert (labels[0], labels[-1], sum(counts)) == ("0–12.5", "87.5–100", 4)
+    assert report_html.histogram([0.0, 100.0])[0][-1] == "91–100"
     many = [f"v{i}" for i in range(12)] + ["v0", None]
     shown = report_html.value_counts(many)
     assert list(shown)[:2] == ["v0", "(not said)"]
