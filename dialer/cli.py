@@ -27,6 +27,9 @@ from dialer.errors import DialerError
 from dialer.store import Ledger
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from dialer.estimate import Estimate
     from dialer.operations import RecycleResult
 
 T = TypeVar("T")
@@ -95,22 +98,28 @@ def cli() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Per-row status CSV (default: NAME.validation.csv).",
 )
-@click.option("--sandbox", is_flag=True, help="Check DNC against the built-in sandbox.")
+@click.option("--sandbox", is_flag=True, help="Check DNC and billing against the built-in sandbox.")
 @db_option
 def validate(
     campaign_file: Path, leads: Path | None, out: Path | None, sandbox: bool, db_path: Path
 ) -> None:
-    """Preflight a campaign: read, normalise, dedupe, screen; place no call."""
+    """Preflight a campaign: read, normalise, dedupe, screen; estimate time and cost
+    (ledger history, the balance from GET /billing). Places no call."""
+    from dialer import estimate
+
+    async def check(
+        conn: ops.Connection,
+    ) -> tuple[tuple[dict[str, int], pd.DataFrame, Path], Estimate]:
+        checked = await ops.validate_campaign(
+            campaign_file, ledger=ledger, connection=conn, leads=leads, out=out
+        )
+        calls = checked[0]["to call"]
+        found = await estimate.preflight(campaign_file, calls=calls, ledger=ledger, connection=conn)
+        return checked, found
+
     ledger = open_ledger(db_path)
     try:
-        summary, statuses, written = _guard(
-            lambda: _with_connection(
-                sandbox,
-                lambda conn: ops.validate_campaign(
-                    campaign_file, ledger=ledger, connection=conn, leads=leads, out=out
-                ),
-            )
-        )
+        (summary, statuses, written), found = _guard(lambda: _with_connection(sandbox, check))
     finally:
         ledger.close()
     try:
@@ -119,6 +128,9 @@ def validate(
         fail(str(error), error.exit_code)
     console.print(counts_table(f"validate {campaign_file}", summary))
     console.print(f"Per-row statuses written to {written}")
+    console.print(estimate.table(found))
+    for warning in found.warnings:
+        console.print(Text.assemble(("warning: ", "bold yellow"), warning), soft_wrap=True)
 
 
 # -- run / resume ---------------------------------------------------------------------------

@@ -645,6 +645,15 @@ class Ledger:
                 moved += 1
         return moved
 
+    def placed_calls(self, *, exclude: str) -> list[dict[str, Any]]:
+        """Every call the other campaigns placed (an attempt with a call id): its campaign,
+        duration and cost, for the preflight estimate."""
+        sql = (
+            "SELECT campaign, duration_seconds, cost_cents FROM attempts"
+            " WHERE campaign != ? AND call_id IS NOT NULL"
+        )
+        return self.db.execute_returning_dicts(sql, [exclude])
+
     def dnc_accounts(self) -> list[str]:
         """Every account whose DNC list is cached here."""
         return [r[0] for r in self.db.execute("SELECT account FROM dnc_syncs ORDER BY account")]
