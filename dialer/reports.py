@@ -444,7 +444,7 @@ def _write_table(handle: IO[bytes], columns: Sequence[str], rows: Iterable[Seque
     """UTF-8 with a BOM (so Excel reads Hebrew right); every cell a :func:`spreadsheet_cell`."""
     text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
     writer = csv.writer(text)
-    writer.writerow(columns)
+    writer.writerow([neutralise(c, column="") for c in columns])  # metadata keys are free text
     for row in rows:
         writer.writerow([spreadsheet_cell(v, column=c) for c, v in zip(columns, row, strict=True)])
     text.flush()

@@ -812,3 +812,24 @@ def test_validation_csv_shares_the_report_writer(tmp_path: Path) -> None:
         ["2", "'=2+2", "bad"],
     ]
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_header_cells_are_neutralised_too(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "h.db") as ledger:
+        ledger.create_campaign(
+            name="headers",
+            agent_id="agent",
+            settings={},
+            campaign_file=None,
+            leads_file="x.csv",
+            leads_sha256="0",
+            variable_names=[],
+            metadata_names=["@evil", "fine"],  # metadata keys are the sheet's free text
+            rows=[(1, PHONES[0], PHONES[0], "Asia/Jerusalem", "pending", "", '["a", "b"]')],
+            now=datetime(2026, 3, 1, tzinfo=UTC),
+        )
+        reports.export(ledger, "headers", tmp_path / "h.csv")
+        reports.export(ledger, "headers", tmp_path / "h.xlsx")
+    assert read_csv(tmp_path / "h.csv")[0][15:17] == ["'@evil", "fine"]
+    sheet = openpyxl.load_workbook(tmp_path / "h.xlsx")["Leads"]
+    assert [sheet.cell(1, 16).value, sheet.cell(1, 17).value] == ["'@evil", "fine"]
