@@ -224,7 +224,8 @@ def summarise(
         "talk_seconds": round(sum(float(a["duration_seconds"] or 0) for a in attempts), 1),
         "cost_cents": round(sum(costs), 2) if costs else None,
         "calls_with_cost": len(costs),
-        "cost_pending": sum(1 for a in attempts if a.get("cost_status") == "pending"),
+        # placed calls whose cost is not known yet (pending, or not followed to the end)
+        "cost_pending": sum(1 for a in attempts if a["call_id"] and a["cost_cents"] is None),
         "cost_per_reached_lead": round(sum(costs) / reached, 2) if costs and reached else None,
         "outcomes": _by_count(statuses),
         "analyses": _by_count(analyses),
@@ -297,13 +298,13 @@ def dollars(cents: float) -> str:
 
 
 def cost_text(stats: Mapping[str, Any]) -> str:
-    """The total, per reached lead, and how many calls' charges are still pending."""
+    """The total, per reached lead, and how many placed calls have no known cost yet."""
     cost, per_lead = stats["cost_cents"], stats.get("cost_per_reached_lead")
     parts = ["unknown" if cost is None else dollars(cost)]
     if per_lead is not None:
         parts.append(f"{dollars(per_lead)} per reached lead")
     if stats.get("cost_pending"):
-        parts.append(f"{stats['cost_pending']:,} call(s) not charged yet")
+        parts.append(f"{stats['cost_pending']:,} call(s) not priced yet")
     return " · ".join(parts)
 
 

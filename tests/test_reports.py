@@ -736,7 +736,7 @@ def test_summary_counts_analyses_dispositions_and_cost(analysed: Path) -> None:
     assert (stats["cost_cents"], stats["cost_pending"]) == (60.0, 1)
     assert stats["cost_per_reached_lead"] == 20.0  # Dana, Eli, Ron reached; $0.60 in all
     lines = dict(reports.summary_lines(stats))
-    assert lines["cost"] == "$0.60 · $0.20 per reached lead · 1 call(s) not charged yet"
+    assert lines["cost"] == "$0.60 · $0.20 per reached lead · 1 call(s) not priced yet"
     assert lines["analyses"] == "done 3, pending 1, skipped 1"
 
 
