@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -25,6 +25,12 @@ from dialer.console import ProgressView, counts_table, ending_message
 from dialer.dispatch import Dispatcher, Ending, RunOptions, RunResult
 from dialer.errors import DialerError
 from dialer.store import Ledger
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from dialer.estimate import Estimate
+    from dialer.operations import RecycleResult
 
 T = TypeVar("T")
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_API_STOP = 0, 1, 2, 3, 4
@@ -92,22 +98,28 @@ def cli() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Per-row status CSV (default: NAME.validation.csv).",
 )
-@click.option("--sandbox", is_flag=True, help="Check DNC against the built-in sandbox.")
+@click.option("--sandbox", is_flag=True, help="Check DNC and billing against the built-in sandbox.")
 @db_option
 def validate(
     campaign_file: Path, leads: Path | None, out: Path | None, sandbox: bool, db_path: Path
 ) -> None:
-    """Preflight a campaign: read, normalise, dedupe, screen; place no call."""
+    """Preflight a campaign: read, normalise, dedupe, screen; estimate time and cost
+    (ledger history, the balance from GET /billing). Places no call."""
+    from dialer import estimate
+
+    async def check(
+        conn: ops.Connection,
+    ) -> tuple[tuple[dict[str, int], pd.DataFrame, Path], Estimate]:
+        checked = await ops.validate_campaign(
+            campaign_file, ledger=ledger, connection=conn, leads=leads, out=out
+        )
+        calls = checked[0]["to call"]
+        found = await estimate.preflight(campaign_file, calls=calls, ledger=ledger, connection=conn)
+        return checked, found
+
     ledger = open_ledger(db_path)
     try:
-        summary, statuses, written = _guard(
-            lambda: _with_connection(
-                sandbox,
-                lambda conn: ops.validate_campaign(
-                    campaign_file, ledger=ledger, connection=conn, leads=leads, out=out
-                ),
-            )
-        )
+        (summary, statuses, written), found = _guard(lambda: _with_connection(sandbox, check))
     finally:
         ledger.close()
     try:
@@ -116,6 +128,9 @@ def validate(
         fail(str(error), error.exit_code)
     console.print(counts_table(f"validate {campaign_file}", summary))
     console.print(f"Per-row statuses written to {written}")
+    console.print(estimate.table(found))
+    for warning in found.warnings:
+        console.print(Text.assemble(("warning: ", "bold yellow"), warning), soft_wrap=True)
 
 
 # -- run / resume ---------------------------------------------------------------------------
@@ -383,35 +398,63 @@ def report(name: str, out: Path, db_path: Path) -> None:
 @click.option(
     "--status",
     "statuses",
-    required=True,
     help="Outcomes to call again, comma-separated (no_answer,busy); exhausted leads whose "
     "last outcome is one of them come back too.",
+)
+@click.option(
+    "--disposition",
+    "dispositions",
+    multiple=True,
+    help='Call again the leads whose last call got this disposition, e.g. "Call Back Later" '
+    '(any case; repeatable or comma-separated). "Do Not Call" never comes back.',
 )
 @click.option(
     "--after", default="0s", show_default=True, help="Wait this long first (90s, 15m, 2h, 1d)."
 )
 @db_option
-def retry(statuses: str, name: str, after: str, db_path: Path) -> None:
+def retry(
+    statuses: str | None, dispositions: tuple[str, ...], name: str, after: str, db_path: Path
+) -> None:
     """Recycle finished leads into a new round; `dialer resume NAME` then calls them."""
     from datetime import UTC, datetime
 
     from dialer import operations
 
+    if not statuses and not dispositions:
+        raise click.UsageError(
+            'say which leads to call again: --status no_answer,busy, --disposition "Call Back '
+            'Later", or both'
+        )
     delay = parse_duration(after)
     ledger = open_ledger(db_path)
     try:
-        wanted = operations.parse_statuses(statuses)
-        result = operations.recycle(ledger, name, wanted, after=delay, now=datetime.now(UTC))
+        wanted = operations.parse_statuses(statuses) if statuses else []
+        labels = operations.parse_dispositions(dispositions) if dispositions else []
+        result = operations.recycle(
+            ledger, name, wanted, after=delay, now=datetime.now(UTC), dispositions=labels
+        )
     except DialerError as error:
         fail(str(error), error.exit_code)
     finally:
         ledger.close()
+    _say_recycled(name, result, wanted, labels)
+
+
+def _say_recycled(name: str, result: RecycleResult, statuses: list[str], labels: list[str]) -> None:
+    """What ``retry`` did: moved, held back (why), and dispositions no lead has."""
+    asked = ", ".join(statuses)
+    if labels:
+        quoted = ", ".join(f'"{label}"' for label in labels)
+        asked += ("; " if asked else "") + f"disposition {quoted}"
     _say(
-        f"Recycled {result.recycled:,} lead(s) of {name} ({', '.join(wanted)}) into a new "
+        f"Recycled {result.recycled:,} lead(s) of {name} ({asked}) into a new "
         f"round, due from {result.due_at.isoformat(timespec='seconds')}."
     )
     for why, count in sorted(result.skipped.items()):
         _say(f"Held back {count:,}: {why}.")
+    for label in result.unmatched:
+        known = ", ".join(f'"{seen}"' for seen in result.seen) or "none yet"
+        _say(f'No finished lead\'s last call has disposition "{label}" (they have: {known}).')
     if result.recycled:
         _say(f"Run `dialer resume {name}` to call them.")
 

@@ -23,15 +23,20 @@ from dialer.store import Ledger
 #: What ``dialer retry --status`` accepts: the outcomes of a finished call, or every
 #: ``exhausted`` lead.
 RECYCLABLE = (*sorted(s.value for s in CALL_OUTCOMES), LeadStatus.EXHAUSTED.value)
+#: The disposition of a callee who asked not to be called: never recycled.
+OPT_OUT = "do not call"
 
 
 @dataclass(frozen=True, slots=True)
 class RecycleResult:
-    """How many leads went into the new round, and how many were held back, by reason."""
+    """How many leads went into the new round, how many were held back (by reason), and
+    which asked-for dispositions no finished lead's last call has (with those it does)."""
 
     recycled: int
     due_at: datetime
     skipped: Counter[str] = field(default_factory=Counter)
+    unmatched: tuple[str, ...] = ()
+    seen: tuple[str, ...] = ()
 
 
 def parse_statuses(text: str) -> list[str]:
@@ -46,22 +51,64 @@ def parse_statuses(text: str) -> list[str]:
     return names
 
 
+def parse_dispositions(values: Sequence[str]) -> list[str]:
+    """``--disposition`` values (each may hold several, comma-separated) -> labels.
+
+    "Do Not Call" is refused: a callee who asked not to be called never comes back.
+    """
+    labels = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    if not labels:
+        raise ConfigError('--disposition is empty; name one, e.g. --disposition "Call Back Later"')
+    if any(label.casefold() == OPT_OUT for label in labels):
+        raise ConfigError(
+            '--disposition "Do Not Call": these callees asked not to be called; '
+            "they are never recycled"
+        )
+    return list(dict.fromkeys(labels))
+
+
 def recycle(
-    ledger: Ledger, name: str, statuses: Sequence[str], *, after: timedelta, now: datetime
+    ledger: Ledger,
+    name: str,
+    statuses: Sequence[str],
+    *,
+    after: timedelta,
+    now: datetime,
+    dispositions: Sequence[str] = (),
 ) -> RecycleResult:
-    """Put finished leads with these outcomes back in line, due ``now + after``.
+    """Put finished leads with these outcomes, or whose last call got one of these
+    dispositions (any case), back in line, due ``now + after``.
 
     Held back: numbers now on a cached DNC list (any account the ledger knows, this agent or
     global, not expired) or a suppression file, numbers another campaign called within the
-    cool-down, and leads whose last call was dispositioned "Do Not Call".
+    cool-down, leads whose last call was dispositioned "Do Not Call", and leads whose last
+    call's analysis is still pending (it may yet say "Do Not Call").
     """
     record = find_campaign(ledger, name)
     campaign, _ = plan_for(record)
     wanted = list(statuses)  # naming ``exhausted`` matches every exhausted lead by status
-    reasons = _held_back(ledger, campaign, ledger.recycle_candidates(name, wanted), now=now)
+    candidates = ledger.recycle_candidates(name, wanted, dispositions)
+    reasons = _held_back(ledger, campaign, candidates, now=now)
+    unmatched, seen = _unmatched(ledger, name, dispositions)
     due = now + after
-    moved = ledger.recycle(name, wanted, at=due, now=now, skip=set(reasons))
-    return RecycleResult(moved, due, Counter(reasons.values()))
+    moved = ledger.recycle(
+        name, wanted, at=due, now=now, skip=set(reasons), dispositions=dispositions
+    )
+    return RecycleResult(moved, due, Counter(reasons.values()), unmatched, seen)
+
+
+def _unmatched(
+    ledger: Ledger, name: str, dispositions: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The asked-for dispositions no finished lead's last call has, and those it has (a
+    typo in a label would otherwise recycle nothing without a word)."""
+    if not dispositions:
+        return (), ()
+    finished = ledger.recycle_candidates(name, RECYCLABLE)
+    seen = sorted({str(lead["disposition"]).strip() for lead in finished if lead["disposition"]})
+    folded = {label.casefold() for label in seen}
+    missing = tuple(d for d in dispositions if d.casefold() not in folded)
+    return missing, tuple(seen)
 
 
 def _held_back(
@@ -78,8 +125,11 @@ def _held_back(
     held: dict[int, str] = {}
     for lead in candidates:
         phone, lead_id = str(lead["phone"]), int(str(lead["id"]))
-        if str(lead["disposition"] or "").strip().lower() == "do not call":
+        if str(lead["disposition"] or "").strip().casefold() == OPT_OUT:
             held[lead_id] = "asked not to be called"
+        elif lead.get("analysis_status") == "pending":
+            # The analysis may yet say "Do Not Call": never call back before it is in.
+            held[lead_id] = "last call's analysis still pending (try again later)"
         elif any(i.match(phone, agent_id=campaign.agent_id, now=now) for i in indexes):
             held[lead_id] = "on the DNC list"
         elif phone in recent:

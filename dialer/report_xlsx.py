@@ -1,7 +1,8 @@
 """The XLSX report: sheet "Leads" (one row per input row) and sheet "Summary".
 
 Written with openpyxl's streaming writer so a 100,000-row campaign fits in memory. Every text
-cell is stored as a string (never a formula); see :mod:`dialer.reports` for neutralisation.
+cell is stored as a string (never a formula); see :mod:`dialer.reports` for neutralisation and
+how values are shown (``true``/``false``, nested values as JSON, whole numbers as integers).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from dialer.reports import PHONE_COLUMNS, ReportData, neutralise, summary_lines
+from dialer.reports import PHONE_COLUMNS, ReportData, spreadsheet_cell, summary_lines
 
 #: Column widths are fitted to this many rows (the rest rarely changes the answer).
 _WIDTH_SAMPLE = 500
@@ -51,10 +52,12 @@ def _summary_sheet(book: Workbook, data: ReportData) -> None:
 
 
 def _cell(sheet: Any, value: Any, *, column: str, font: Font | None = None) -> WriteOnlyCell:
-    """A cell whose text is neutralised, cleaned of characters XLSX cannot hold, and typed
-    as a string; phone numbers also get the quote-prefix style so an edit keeps them text."""
+    """A cell shown as in the CSV (neutralised), cleaned of characters XLSX cannot hold, text
+    typed as a string; phone numbers also get the quote-prefix style so an edit keeps them
+    text."""
+    value = spreadsheet_cell(value, column=column)
     if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", neutralise(value, column=column))
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
         cell.data_type = "s"
@@ -70,5 +73,6 @@ def _widths(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[float
     widths = [len(name) for name in columns]
     for row in rows[:_WIDTH_SAMPLE]:
         for index, value in enumerate(row):
-            widths[index] = max(widths[index], len(str(value)) if value is not None else 0)
+            shown = spreadsheet_cell(value, column="")
+            widths[index] = max(widths[index], len(str(shown)) if shown is not None else 0)
     return [float(min(max(w + 2, _MIN_WIDTH), _MAX_WIDTH)) for w in widths]

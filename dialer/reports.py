@@ -4,6 +4,17 @@ The report is read from the ledger only, so it can be written at any time, also 
 going on (it then says so). Rows come out in sheet order, one per input row (DESIGN.md §6);
 the call columns are those of the lead's last attempt.
 
+Columns: DESIGN.md §6's, then the campaign's variable and metadata columns, then what the
+calls found out (:data:`ANALYSIS_COLUMNS`, then one ``extracted.<key>`` per extracted field,
+in the order the keys first appear in the campaign). New columns go last so that every
+existing column keeps its place, and because the set of extracted keys can grow while a
+campaign runs: only the end of the row ever moves. ``cost_cents`` is what the lead cost over
+all its calls; the other call columns are its last call's.
+
+In CSV and XLSX a boolean is ``true``/``false``, a nested value (object or list) is its JSON
+text, and a whole number is written without ``.0``. The JSON report keeps ``extracted_data``
+nested, per lead and per attempt.
+
 Spreadsheet safety (DESIGN.md promise 6): a text cell a spreadsheet would run as a formula
 (it starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets a leading apostrophe.
 The one exception is a phone number in the ``phone``/``phone_raw`` columns that is exactly
@@ -19,11 +30,12 @@ import contextlib
 import csv
 import io
 import json
+import math
 import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +70,9 @@ BASE_COLUMNS = (
     "last_attempt_at",
 )
 _CALL_COLUMNS = BASE_COLUMNS[6:13]
+#: After the campaign's own columns: the lead's zones, then its last call's analysis.
+ANALYSIS_COLUMNS = ("zones", "summary", "analysis_status", "cost_cents")
+EXTRACTED_PREFIX = "extracted."
 PHONE_COLUMNS = frozenset({"phone", "phone_raw"})
 
 #: A person took the call.
@@ -81,6 +96,7 @@ class ReportData:
     leads: list[dict[str, Any]]
     history: dict[int, list[dict[str, Any]]]  # lead id -> its attempts, oldest first
     summary: dict[str, Any]
+    extracted_keys: list[str]  # ``extracted_data`` is decoded in every attempt of history
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -90,21 +106,44 @@ def collect(ledger: Ledger, name: str, *, now: datetime | None = None) -> Report
     """Read a campaign's leads and attempts; an unknown name lists the ledger's campaigns."""
     record = find_campaign(ledger, name)
     leads = ledger.leads_of(name)
-    attempts = ledger.attempts_of(name)
+    attempts = [decode_extracted(a) for a in ledger.attempts_of(name)]
     history: dict[int, list[dict[str, Any]]] = {}
     for attempt in attempts:
         history.setdefault(int(attempt["lead_id"]), []).append(attempt)
     for chain in history.values():
         chain.sort(key=lambda a: int(a["number"]))
-    columns = [*BASE_COLUMNS, *extra_columns(record)]
-    rows = [report_row(lead, history.get(int(lead["id"]), [])) for lead in leads]
+    keys = extracted_keys(attempts)
+    tail = [*ANALYSIS_COLUMNS, *(EXTRACTED_PREFIX + key for key in keys)]
+    columns = [*BASE_COLUMNS, *extra_columns(record, also=tail), *tail]
+    rows = [report_row(lead, history.get(int(lead["id"]), []), keys) for lead in leads]
     stats = summarise(record, leads, attempts, now=now or datetime.now(UTC))
-    return ReportData(record, columns, rows, leads, history, stats)
+    return ReportData(record, columns, rows, leads, history, stats, keys)
 
 
-def extra_columns(record: CampaignRecord) -> list[str]:
-    """The variable then metadata column names; a clash gets its kind appended."""
-    taken = set(BASE_COLUMNS)
+def decode_extracted(attempt: dict[str, Any]) -> dict[str, Any]:
+    """The attempt with ``extracted_data`` as the object the API gave (kept as text if the
+    ledger somehow holds something that is not JSON: nothing is lost)."""
+    text = attempt.get("extracted_data")
+    if isinstance(text, str):
+        with contextlib.suppress(ValueError):
+            attempt["extracted_data"] = json.loads(text)
+    return attempt
+
+
+def extracted_keys(attempts: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every extracted key of the campaign, in the order the keys first appear."""
+    keys: dict[str, None] = {}
+    for attempt in attempts:
+        data = attempt.get("extracted_data")
+        if isinstance(data, dict):
+            keys.update(dict.fromkeys(str(key) for key in data))
+    return list(keys)
+
+
+def extra_columns(record: CampaignRecord, *, also: Sequence[str] = ()) -> list[str]:
+    """The variable then metadata column names; a clash (with ours, ``also``, or the JSON
+    report's ``extracted_data``) gets its kind appended."""
+    taken = {*BASE_COLUMNS, *also, "extracted_data"}
     names: list[str] = []
     for kind, group in (("variable", record.variable_names), ("metadata", record.metadata_names)):
         for name in group:
@@ -114,10 +153,15 @@ def extra_columns(record: CampaignRecord) -> list[str]:
     return names
 
 
-def report_row(lead: Mapping[str, Any], attempts: Sequence[Mapping[str, Any]]) -> list[Any]:
-    """One report row: the lead, its last attempt's call fields, then its sheet fields."""
+def report_row(
+    lead: Mapping[str, Any], attempts: Sequence[Mapping[str, Any]], keys: Sequence[str] = ()
+) -> list[Any]:
+    """One report row: the lead, its last attempt's call fields, its sheet fields, then what
+    its calls found out (values as they are: writers format them)."""
     last = attempts[-1] if attempts else {}
     started = [a["started_at"] for a in attempts]
+    data = last.get("extracted_data")
+    extracted = data if isinstance(data, dict) else {}
     return [
         lead["row"],
         lead["phone_raw"],
@@ -129,7 +173,18 @@ def report_row(lead: Mapping[str, Any], attempts: Sequence[Mapping[str, Any]]) -
         min(started) if started else None,
         max(started) if started else None,
         *json.loads(lead["fields"] or "[]"),
+        lead["timezone"] or None,
+        last.get("summary"),
+        last.get("analysis_status"),
+        lead_cost(attempts),
+        *(extracted.get(key) for key in keys),
     ]
+
+
+def lead_cost(attempts: Sequence[Mapping[str, Any]]) -> float | None:
+    """What calling the lead cost, all its calls together; None while no cost is known."""
+    known = [float(a["cost_cents"]) for a in attempts if a.get("cost_cents") is not None]
+    return round(sum(known), 2) if known else None
 
 
 def summary(ledger: Ledger, name: str, *, now: datetime | None = None) -> dict[str, Any]:
@@ -146,12 +201,14 @@ def summarise(
     *,
     now: datetime,
 ) -> dict[str, Any]:
-    """Rows, valid, called, reached, outcomes, answer rate, talk time, cost, start/end."""
+    """Rows, valid, called, reached, outcomes, answer rate, talk time, cost, analyses,
+    dispositions, start/end."""
     statuses = Counter(str(lead["status"]) for lead in leads)
     called = sum(1 for lead in leads if int(lead["attempts"] or 0) > 0)
     reached = len({a["lead_id"] for a in attempts if a["outcome"] in REACHED})
     costs = [float(a["cost_cents"]) for a in attempts if a["cost_cents"] is not None]
     running = record.state == "running" or any(statuses[s] for s in IN_FLIGHT)
+    analyses = Counter(str(a["analysis_status"]) for a in attempts if a.get("analysis_status"))
     return {
         "campaign": record.name,
         "state": record.state,
@@ -167,10 +224,31 @@ def summarise(
         "talk_seconds": round(sum(float(a["duration_seconds"] or 0) for a in attempts), 1),
         "cost_cents": round(sum(costs), 2) if costs else None,
         "calls_with_cost": len(costs),
-        "outcomes": dict(sorted(statuses.items(), key=lambda kv: (-kv[1], kv[0]))),
+        # placed calls whose cost is not known yet (pending, or not followed to the end)
+        "cost_pending": sum(1 for a in attempts if a["call_id"] and a["cost_cents"] is None),
+        "cost_per_reached_lead": round(sum(costs) / reached, 2) if costs and reached else None,
+        "outcomes": _by_count(statuses),
+        "analyses": _by_count(analyses),
+        "dispositions": _by_count(last_dispositions(attempts)),
         "started_at": record.started_at or _first(a["started_at"] for a in attempts),
         "ended_at": None if running else _last_activity(attempts),
     }
+
+
+def _by_count(counts: Mapping[str, int]) -> dict[str, int]:
+    """Largest first, then by name."""
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def last_dispositions(attempts: Sequence[Mapping[str, Any]]) -> Counter[str]:
+    """Leads per disposition of their last call (leads whose last call has none are left
+    out). ``attempts`` in the order they started."""
+    last: dict[Any, Mapping[str, Any]] = {}
+    for attempt in attempts:
+        current = last.get(attempt["lead_id"])
+        if current is None or int(attempt["number"]) >= int(current["number"]):
+            last[attempt["lead_id"]] = attempt
+    return Counter(str(a["disposition"]) for a in last.values() if a.get("disposition"))
 
 
 def _first(values: Iterator[str] | Any) -> str | None:
@@ -191,7 +269,6 @@ def _last_activity(attempts: Sequence[Mapping[str, Any]]) -> str | None:
 def summary_lines(stats: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The summary as (label, value) pairs a person reads, in the order they read them."""
     rate = stats["answer_rate"]
-    cost = stats["cost_cents"]
     state = str(stats["state"]) + (f" ({stats['state_reason']})" if stats["state_reason"] else "")
     lines = [
         ("campaign", str(stats["campaign"])),
@@ -202,12 +279,33 @@ def summary_lines(stats: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("reached", f"{stats['reached']:,}"),
         ("answer rate", "—" if rate is None else f"{rate:.1%} of leads called"),
         ("talk time", talk_time(float(stats["talk_seconds"]))),
-        ("cost", "unknown" if cost is None else f"${cost / 100:,.2f}"),
+        ("cost", cost_text(stats)),
+        ("analyses", _counts_text(stats.get("analyses", {}))),
+        ("dispositions", _counts_text(stats.get("dispositions", {}))),
         ("started", str(stats["started_at"] or "—")),
         ("ended", str(stats["ended_at"] or ("still running" if stats["still_running"] else "—"))),
     ]
-    outcomes = ", ".join(f"{s} {n:,}" for s, n in stats["outcomes"].items())
-    return [*lines[:6], ("outcomes", outcomes or "—"), *lines[6:]]
+    return [*lines[:6], ("outcomes", _counts_text(stats["outcomes"])), *lines[6:]]
+
+
+def _counts_text(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{name} {n:,}" for name, n in counts.items()) or "—"
+
+
+def dollars(cents: float) -> str:
+    """``$1,234.56``."""
+    return f"${cents / 100:,.2f}"
+
+
+def cost_text(stats: Mapping[str, Any]) -> str:
+    """The total, per reached lead, and how many placed calls have no known cost yet."""
+    cost, per_lead = stats["cost_cents"], stats.get("cost_per_reached_lead")
+    parts = ["unknown" if cost is None else dollars(cost)]
+    if per_lead is not None:
+        parts.append(f"{dollars(per_lead)} per reached lead")
+    if stats.get("cost_pending"):
+        parts.append(f"{stats['cost_pending']:,} call(s) not priced yet")
+    return " · ".join(parts)
 
 
 def talk_time(seconds: float) -> str:
@@ -245,6 +343,26 @@ def neutralise(value: Any, *, column: str) -> Any:
     if column in PHONE_COLUMNS and is_phone_number(value):
         return value
     return "'" + value
+
+
+def plain(value: Any) -> Any:
+    """A value as a table cell shows it: ``true``/``false``, nested values as JSON text, and
+    whole numbers without ``.0`` (SQLite hands REAL columns back as floats); a missing
+    value (None, or pandas' NaN) is an empty cell."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def spreadsheet_cell(value: Any, *, column: str) -> Any:
+    """A CSV/XLSX cell: :func:`plain`, then :func:`neutralise` (also for extracted text)."""
+    return neutralise(plain(value), column=column)
 
 
 # -- writing --------------------------------------------------------------------------------
@@ -305,15 +423,10 @@ def _atomic(target: Path) -> Iterator[IO[bytes]]:
 
 def write_status_csv(frame: pd.DataFrame, target: Path) -> None:
     """``dialer validate``'s per-row statuses: atomic, owner-only, formulas neutralised."""
+    columns = [str(c) for c in frame.columns]
+    rows = zip(*(frame[c].tolist() for c in columns), strict=True)
     with _atomic(target) as handle:
-        text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
-        writer = csv.writer(text)
-        columns = [str(c) for c in frame.columns]
-        writer.writerow(columns)
-        for values in zip(*(frame[c].tolist() for c in columns), strict=True):
-            writer.writerow(neutralise(v, column=c) for v, c in zip(values, columns, strict=True))
-        text.flush()
-        text.detach()
+        _write_table(handle, columns, rows)
 
 
 def _unwritable(target: Path, error: OSError) -> InputError:
@@ -324,25 +437,41 @@ def _unwritable(target: Path, error: OSError) -> InputError:
 
 
 def write_csv(data: ReportData, handle: IO[bytes]) -> None:
-    """UTF-8 with a BOM (so Excel reads Hebrew right), one row per input row."""
+    """The report as CSV: one row per input row."""
+    _write_table(handle, data.columns, data.rows)
+
+
+def _write_table(handle: IO[bytes], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """UTF-8 with a BOM (so Excel reads Hebrew right); every cell a :func:`spreadsheet_cell`."""
     text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
     writer = csv.writer(text)
-    writer.writerow(data.columns)
-    for row in data.rows:
-        writer.writerow([neutralise(v, column=c) for c, v in zip(data.columns, row, strict=True)])
+    writer.writerow([neutralise(c, column="") for c in columns])  # metadata keys are free text
+    for row in rows:
+        writer.writerow([spreadsheet_cell(v, column=c) for c, v in zip(columns, row, strict=True)])
     text.flush()
     text.detach()
 
 
 def write_json(data: ReportData, handle: IO[bytes]) -> None:
-    """The rows, each with its full attempt history, and the summary."""
+    """The rows, each with its full attempt history, and the summary. Extracted data stays
+    one nested ``extracted_data`` object (the last call's) instead of ``extracted.*`` keys."""
+    columns = json_columns(data.columns)
     leads = []
     for lead, row in zip(data.leads, data.rows, strict=True):
+        chain = data.history.get(int(lead["id"]), [])
         entry = dict(zip(data.columns, row, strict=True))
-        entry["attempt_history"] = [_attempt_view(a) for a in data.history.get(int(lead["id"]), [])]
+        last = chain[-1].get("extracted_data") if chain else None
+        entry = {c: last if c == "extracted_data" else entry[c] for c in columns}
+        entry["attempt_history"] = [_attempt_view(a) for a in chain]
         leads.append(entry)
-    document = {"summary": data.summary, "columns": data.columns, "leads": leads}
+    document = {"summary": data.summary, "columns": columns, "leads": leads}
     handle.write(json.dumps(document, ensure_ascii=False, indent=1, default=str).encode())
+
+
+def json_columns(columns: Sequence[str]) -> list[str]:
+    """The JSON report's keys: ``extracted.*`` columns folded into one ``extracted_data``."""
+    folded = [c if not c.startswith(EXTRACTED_PREFIX) else "extracted_data" for c in columns]
+    return list(dict.fromkeys([*folded, "extracted_data"]))
 
 
 def _attempt_view(attempt: Mapping[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ import sqlite_utils
 
 from dialer.clock import isoformat, parse_instant
 from dialer.errors import LedgerError, SchemaTooNewError
-from dialer.models import AttemptFacts, LeadMove, LeadStatus
+from dialer.models import CALL_OUTCOMES, AttemptFacts, LeadMove, LeadStatus
 from dialer.state import IN_FLIGHT, OPEN, can_move
 
 SCHEMA_VERSION = 2
@@ -641,17 +641,23 @@ class Ledger:
 
     # -- reports and operations -------------------------------------------------------------
 
-    def recycle_candidates(self, name: str, statuses: Collection[str]) -> list[dict[str, Any]]:
+    def recycle_candidates(
+        self, name: str, statuses: Collection[str], dispositions: Collection[str] = ()
+    ) -> list[dict[str, Any]]:
         """Finished leads ``dialer retry`` may recycle: status in ``statuses``, or exhausted
-        with a last outcome in them; with the disposition of their last attempt."""
-        marks = ",".join("?" * len(statuses))
+        with a last outcome in them, or whose last call's disposition is one of
+        ``dispositions`` (any case); with that call's disposition and analysis status."""
+        finished = sorted(s.value for s in RECYCLABLE_STATUSES)
+        marks = ",".join("?" * len(finished))
         sql = (
-            "SELECT l.id, l.row, l.phone, l.status, l.last_outcome, a.disposition"
-            " FROM leads l LEFT JOIN attempts a ON a.lead_id = l.id AND a.number = l.attempts"
-            f" WHERE l.campaign = ? AND (l.status IN ({marks})"
-            f" OR (l.status = 'exhausted' AND l.last_outcome IN ({marks}))) ORDER BY l.row"
+            "SELECT l.id, l.row, l.phone, l.status, l.last_outcome, a.disposition,"
+            " a.analysis_status FROM leads l"
+            " LEFT JOIN attempts a ON a.lead_id = l.id AND a.number = l.attempts"
+            f" WHERE l.campaign = ? AND l.status IN ({marks}) ORDER BY l.row"
         )
-        return self.db.execute_returning_dicts(sql, [name, *statuses, *statuses])
+        labels = {label.strip().casefold() for label in dispositions}
+        rows = self.db.execute_returning_dicts(sql, [name, *finished])
+        return [lead for lead in rows if _recycle_match(lead, statuses, labels)]
 
     def recycle(
         self,
@@ -661,12 +667,13 @@ class Ledger:
         at: datetime,
         now: datetime,
         skip: Collection[int] = (),
+        dispositions: Collection[str] = (),
     ) -> int:
         """Move the recycle candidates (less ``skip``) to ``retry_wait`` due ``at``, in one
         transaction; attempt counts are kept. Returns how many moved."""
         moved = 0
         with self._write(f"recycle leads of {name!r}"):
-            for lead in self.recycle_candidates(name, statuses):
+            for lead in self.recycle_candidates(name, statuses, dispositions):
                 if lead["id"] in skip:
                     continue
                 old = LeadStatus(lead["status"])
@@ -676,9 +683,31 @@ class Ledger:
                 moved += 1
         return moved
 
+    def placed_calls(self, *, exclude: str) -> list[dict[str, Any]]:
+        """Every call the other campaigns placed (an attempt with a call id): its campaign,
+        duration and cost, for the preflight estimate."""
+        sql = (
+            "SELECT campaign, duration_seconds, cost_cents FROM attempts"
+            " WHERE campaign != ? AND call_id IS NOT NULL"
+        )
+        return self.db.execute_returning_dicts(sql, [exclude])
+
     def dnc_accounts(self) -> list[str]:
         """Every account whose DNC list is cached here."""
         return [r[0] for r in self.db.execute("SELECT account FROM dnc_syncs ORDER BY account")]
+
+
+#: Leads ``dialer retry`` may put back in line: a finished call's outcome, or exhausted.
+RECYCLABLE_STATUSES = frozenset(CALL_OUTCOMES | {LeadStatus.EXHAUSTED})
+
+
+def _recycle_match(lead: dict[str, Any], statuses: Collection[str], labels: set[str]) -> bool:
+    """A finished lead asked for by status, by an exhausted lead's last outcome, or by its
+    last call's disposition (``labels`` casefolded)."""
+    status = lead["status"]
+    if status in statuses or (status == "exhausted" and lead["last_outcome"] in statuses):
+        return True
+    return str(lead["disposition"] or "").strip().casefold() in labels
 
 
 def _dnc_row(account: str, entry: dict[str, Any]) -> tuple[Any, ...]:

@@ -90,8 +90,14 @@ async def test_retry_recycles_finished_leads_and_resume_calls_them(tmp_path: Pat
         assert (legs[PHONES[0]], legs[PHONES[1]], legs[PHONES[2]], legs[PHONES[3]]) == (3, 2, 1, 1)
 
 
-def _ledger_with(folder: Path, outcomes: Sequence[tuple[str, str | None]]) -> Ledger:
-    """A campaign whose leads each ended one call: (outcome, disposition) per lead."""
+def _ledger_with(
+    folder: Path,
+    outcomes: Sequence[tuple[str, str | None]],
+    *,
+    analyses: Sequence[str | None] = (),
+) -> Ledger:
+    """A campaign whose leads each ended one call: (outcome, disposition) per lead, and
+    optionally each call's analysis status."""
     ledger = Ledger(folder / "ledger.db")
     now = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
     campaign = load_campaign(write_campaign(folder, PHONES, name=NAME))
@@ -115,7 +121,8 @@ def _ledger_with(folder: Path, outcomes: Sequence[tuple[str, str | None]]) -> Le
         start = AttemptStart(f"a{i}", i + 1, 1, PHONES[i], PHONES[5], "{}")
         ledger.begin_attempts([(start, LeadStatus.PENDING)], now=now)
         move = LeadMove(LeadStatus.DIALING, LeadStatus(outcome), outcome)
-        facts = AttemptFacts(outcome=outcome, disposition=disposition)
+        analysis = analyses[i] if i < len(analyses) else None
+        facts = AttemptFacts(outcome=outcome, disposition=disposition, analysis_status=analysis)
         ledger.record(f"a{i}", lead_id=i + 1, now=now, facts=facts, move=move)
     return ledger
 
@@ -139,6 +146,115 @@ def test_retry_waits_as_asked_and_skips_do_not_call(tmp_path: Path) -> None:
     assert again.exit_code == 0
     assert "Recycled 0 lead(s)" in again.output
     assert "resume" not in again.output
+
+
+DISPOSED = [
+    ("completed", "Call Back Later"),
+    ("voicemail", "call back later "),  # any case, stray spaces
+    ("completed", "Interested"),
+    ("no_answer", None),
+    ("completed", "Do Not Call"),
+]
+
+
+def _statuses(db: str) -> list[str]:
+    with Ledger(db) as ledger:
+        return [lead["status"] for lead in ledger.leads_of(NAME)]
+
+
+def test_retry_by_disposition_matches_the_last_call_in_any_case(tmp_path: Path) -> None:
+    _ledger_with(tmp_path, DISPOSED).close()
+    db = str(tmp_path / "ledger.db")
+    done = invoke(["retry", NAME, "--disposition", "CALL BACK LATER", "--db", db])
+    assert done.exit_code == 0, done.output
+    assert 'Recycled 2 lead(s) of retry-campaign (disposition "CALL BACK LATER")' in done.output
+    assert "Held back" not in done.output and f"dialer resume {NAME}" in done.output
+    assert _statuses(db) == ["retry_wait", "retry_wait", "completed", "no_answer", "completed"]
+
+
+def test_retry_by_disposition_and_status_together(tmp_path: Path) -> None:
+    _ledger_with(tmp_path, DISPOSED).close()
+    db = str(tmp_path / "ledger.db")
+    args = ["retry", NAME, "--status", "no_answer", "--disposition", "Interested"]
+    done = invoke([*args, "--disposition", "Call Back Later,Do-not-care", "--db", db])
+    assert done.exit_code == 0, done.output
+    assert (
+        "Recycled 4 lead(s) of retry-campaign (no_answer; disposition "
+        '"Interested", "Call Back Later", "Do-not-care")'
+    ) in done.output
+    assert (
+        'No finished lead\'s last call has disposition "Do-not-care" (they have: '
+        '"Call Back Later", "Do Not Call", "Interested", "call back later").'
+    ) in done.output
+    assert _statuses(db) == ["retry_wait"] * 4 + ["completed"]
+
+
+def test_opt_outs_are_never_recycled(tmp_path: Path) -> None:
+    _ledger_with(tmp_path, DISPOSED).close()
+    db = str(tmp_path / "ledger.db")
+    asked = invoke(["retry", NAME, "--disposition", "Interested, do not call", "--db", db])
+    assert asked.exit_code == 1
+    assert 'error: --disposition "Do Not Call": these callees asked not to be called' in (
+        asked.output
+    )
+    by_status = invoke(["retry", NAME, "--status", "completed", "--db", db])
+    assert by_status.exit_code == 0, by_status.output
+    assert "Recycled 2 lead(s)" in by_status.output
+    assert "Held back 1: asked not to be called." in by_status.output
+    assert _statuses(db)[4] == "completed"
+
+
+def test_a_call_whose_analysis_is_pending_is_held_back(tmp_path: Path) -> None:
+    outcomes = [("completed", None), ("completed", None)]
+    _ledger_with(tmp_path, outcomes, analyses=["pending", "done"]).close()
+    db = str(tmp_path / "ledger.db")
+    done = invoke(["retry", NAME, "--status", "completed", "--db", db])
+    assert done.exit_code == 0, done.output
+    assert "Recycled 1 lead(s)" in done.output
+    assert "Held back 1: last call's analysis still pending (try again later)." in done.output
+    assert _statuses(db) == ["completed", "retry_wait"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        ([], 2, "say which leads to call again: --status no_answer,busy, --disposition"),
+        (["--disposition", " , "], 1, "--disposition is empty"),
+    ],
+)
+def test_retry_needs_a_status_or_a_disposition(
+    tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
+    _ledger_with(tmp_path, DISPOSED).close()
+    done = invoke(["retry", NAME, *args, "--db", str(tmp_path / "ledger.db")])
+    assert done.exit_code == code
+    assert message in done.output
+    assert "Traceback" not in done.output
+
+
+async def test_retry_by_disposition_end_to_end_on_the_sandbox(tmp_path: Path) -> None:
+    """Dispositions the run learned from the sandbox's analyses pick who is called again."""
+    scenario = Scenario(
+        weights={"completed": 1},
+        dispositions={"Call Back Later": 1},
+        overrides={PHONES[0]: "opt_out", PHONES[1]: "voicemail"},
+        analysis_failed_rate=0.0,
+        analysis_stuck_rate=0.0,
+        no_transcript_rate=0.0,
+    )
+    toml = write_campaign(tmp_path, PHONES[:4], name=NAME, extra="[dnc]\nadd_on_opt_out = true")
+    db = tmp_path / "ledger.db"
+    config = SandboxConfig(time_scale=2000, rate_limit=600, scenario=scenario)
+    async with Sandbox(config) as sb:
+        first = await run_campaign(sb, toml, db)
+        dispositions = [a["disposition"] for a in sorted(first.attempts, key=lambda a: a["phone"])]
+        assert dispositions == ["Do Not Call", "Voicemail", "Call Back Later", "Call Back Later"]
+        done = invoke(["retry", NAME, "--disposition", "call back later", "--db", str(db)])
+        assert done.exit_code == 0, done.output
+        assert "Recycled 2 lead(s)" in done.output
+        await run_campaign(sb, toml, db, name=NAME)
+        legs = legs_per_number(sb)
+    assert [legs[p] for p in PHONES[:4]] == [1, 1, 2, 2]
 
 
 def test_retry_exhausted_brings_back_every_exhausted_lead(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import copy
 import csv
 import json
 import os
+import re
 import stat
 import struct
 import subprocess
@@ -23,7 +24,7 @@ from click.testing import CliRunner
 from dialer import reports
 from dialer.cli import cli
 from dialer.errors import ConfigError, InputError
-from dialer.models import LeadStatus
+from dialer.models import AttemptFacts, LeadMove, LeadStatus
 from dialer.sandbox import Sandbox, SandboxConfig, Scenario
 from dialer.store import AttemptStart, Ledger
 from tests.dialing import numbers, run_campaign, write_campaign
@@ -119,6 +120,19 @@ def safe(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+def shown(value: Any) -> str:
+    """A number as a CSV cell shows it: whole numbers without ``.0``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return text(value)
+
+
+def lead_cost(finished: Finished, lead_id: int) -> str:
+    known = [a["cost_cents"] for a in finished.attempts if a["lead_id"] == lead_id]
+    known = [c for c in known if c is not None]
+    return shown(float(sum(known))) if known else ""
+
+
 # -- CSV ------------------------------------------------------------------------------------
 
 
@@ -140,7 +154,15 @@ def test_the_run_produced_every_kind_of_row(finished: Finished) -> None:
 
 def test_csv_matches_the_ledger_cell_by_cell(finished: Finished) -> None:
     rows = read_csv(export(finished, ".csv"))
-    assert rows[0] == [*reports.BASE_COLUMNS, "LeadName", "contact_id"]
+    keys = extracted_in_order(finished)
+    assert keys  # the sandbox's conversations say something, and the dispatcher keeps it
+    assert rows[0] == [
+        *reports.BASE_COLUMNS,
+        "LeadName",
+        "contact_id",
+        *reports.ANALYSIS_COLUMNS,
+        *(f"extracted.{key}" for key in keys),
+    ]
     last = last_attempts(finished)
     assert len(rows) - 1 == len(SHEET)
     for lead, row in zip(finished.leads, rows[1:], strict=True):
@@ -154,13 +176,34 @@ def test_csv_matches_the_ledger_cell_by_cell(finished: Finished) -> None:
             lead["status"],
             lead["reason"],
             str(lead["attempts"]),
-            *(text(a.get(c)) for c in reports.BASE_COLUMNS[6:13]),
+            *(shown(a.get(c)) for c in reports.BASE_COLUMNS[6:13]),
             min(started) if started else "",
             max(started) if started else "",
             safe(name),
             safe(contact),
+            lead["timezone"],
+            text(a.get("summary")),
+            text(a.get("analysis_status")),
+            lead_cost(finished, lead["id"]),
+            *(extracted_cell(a, key) for key in keys),
         ]
         assert row == expected, f"row {lead['row']}"
+
+
+def extracted_in_order(finished: Finished) -> list[str]:
+    """The extracted keys of the run's attempts, in the order they first appear."""
+    keys: dict[str, None] = {}
+    for attempt in finished.attempts:
+        keys.update(dict.fromkeys(json.loads(attempt["extracted_data"] or "{}")))
+    return list(keys)
+
+
+def extracted_cell(attempt: dict[str, Any], key: str) -> str:
+    """How the CSV shows one extracted value of the lead's last attempt."""
+    value = json.loads(attempt.get("extracted_data") or "{}").get(key)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return safe(shown(value)) if value is not None else ""
 
 
 def test_csv_call_columns_agree_with_the_sandbox(finished: Finished) -> None:
@@ -179,13 +222,15 @@ def test_csv_call_columns_agree_with_the_sandbox(finished: Finished) -> None:
 
 
 def test_csv_neutralises_formulas_but_keeps_phone_numbers(finished: Finished) -> None:
-    rows = {r[0]: r for r in read_csv(export(finished, ".csv"))[1:]}
-    assert rows["1"][-2] == '\'=HYPERLINK("http://evil.example","x")'
+    table = read_csv(export(finished, ".csv"))
+    name, contact = table[0].index("LeadName"), table[0].index("contact_id")
+    rows = {r[0]: r for r in table[1:]}
+    assert rows["1"][name] == '\'=HYPERLINK("http://evil.example","x")'
     assert rows["2"][1:3] == [PHONES[1], PHONES[1]]  # +972… kept readable and correct
-    assert rows["2"][-1] == "'+1-555"
-    assert rows["3"][-1] == "'@SUM(A1)"
-    assert rows["4"][-2] == "'-2+3"
-    assert rows["5"][-2] == "'\tTabbed"
+    assert rows["2"][contact] == "'+1-555"
+    assert rows["3"][contact] == "'@SUM(A1)"
+    assert rows["4"][name] == "'-2+3"
+    assert rows["5"][name] == "'\tTabbed"
     assert rows["9"][1] == "'=1+2"
 
 
@@ -276,7 +321,12 @@ def test_summary_figures_agree_with_the_sandbox(finished: Finished) -> None:
     assert stats["answer_rate"] == round(5 / 8, 4)
     talk = sum(c["duration_seconds"] or 0 for c in finished.calls.values())
     assert stats["talk_seconds"] == pytest.approx(talk, abs=0.1)
-    assert stats["cost_cents"] == sum(c["cost_cents"] or 0 for c in finished.calls.values())
+    # Costs settle after the call ends: the ledger holds those the run saw settled, each
+    # the sandbox's own figure (following calls to their final cost is the dispatcher's job).
+    known = [a for a in finished.attempts if a["cost_cents"] is not None]
+    assert all(a["cost_cents"] == finished.calls[a["call_id"]]["cost_cents"] for a in known)
+    assert stats["cost_cents"] == sum(a["cost_cents"] for a in known)
+    assert stats["calls_with_cost"] == len(known)
     assert stats["still_running"] is False
     assert stats["outcomes"]["completed"] == 4
     assert stats["ended_at"] is not None
@@ -304,7 +354,8 @@ def test_html_is_self_contained_and_escaped(finished: Finished) -> None:
     markup = page[: page.index('<script type="application/json"')]  # the lead data is text
     for fetch in ("<link", "src=", "@import", "url(", "https://", "fetch("):
         assert fetch not in page
-    assert markup.count("http://") == 4  # the SVG namespace of the four charts, nothing else
+    charts = markup.count('<svg xmlns="http://www.w3.org/2000/svg"')
+    assert charts >= 5 and markup.count("http://") == charts  # SVG namespaces, nothing else
     assert "connect-src" not in page and "default-src 'none'" in page  # CSP: no fetch at all
     assert "still running" not in page
     for caption in ("Outcome breakdown", "by hour of day", "Attempts per lead", "Call duration"):
@@ -351,7 +402,8 @@ def test_html_renders_in_headless_chromium(finished: Finished, tmp_path: Path) -
     dom = _chromium(page, tmp_path / "profile2", "--dump-dom")
     assert 'data-ready="1"' in dom.stdout
     assert "data-errors" not in dom.stdout
-    assert dom.stdout.count("<tr>") == 1 + len(SHEET)  # header + every lead
+    leads = dom.stdout[dom.stdout.index('<table id="leads">') :]
+    assert leads.count("<tr>") == 1 + len(SHEET)  # header + every lead
     assert "Uncaught" not in dom.stderr + done.stderr
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom.stdout  # rendered as text
 
@@ -394,10 +446,10 @@ def test_report_on_a_running_campaign_says_so(tmp_path: Path) -> None:
     assert stats["ended_at"] is None
     assert "still running" in (tmp_path / "live.html").read_text(encoding="utf-8")
     rows = read_csv(tmp_path / "live.csv")
-    assert rows[0][-2:] == ["status (variable)", "status (metadata)"]
+    assert rows[0][15:] == ["status (variable)", "status (metadata)", *reports.ANALYSIS_COLUMNS]
     assert rows[1][3] == "dialing"
-    assert rows[1][-2:] == ["v1", "m1"]
-    assert rows[2][13:] == ["", "", "v2", "m2"]
+    assert rows[1][15:17] == ["v1", "m1"]
+    assert rows[2][13:] == ["", "", "v2", "m2", "Asia/Jerusalem", "", "", ""]
 
 
 def test_files_are_owner_only_and_replaced_atomically(finished: Finished) -> None:
@@ -437,3 +489,367 @@ def test_report_command(finished: Finished, tmp_path: Path) -> None:
     bad = runner.invoke(cli, ["report", NAME, "--out", "r.txt", "--db", str(finished.db)])
     assert bad.exit_code == 1
     assert "unknown report format '.txt'" in bad.output
+
+
+# -- what the calls found out: analyses, extracted data, cost --------------------------------
+
+ANALYSED = "analysed"
+MEETING = {"room": "A", "slots": [9, 10]}
+#: Per lead: (name, zones, calls); each call (outcome, lead status after, fields).
+CALLS: list[tuple[str, str, list[tuple[str, str, dict[str, Any]]]]] = [
+    (
+        "Dana",
+        "Asia/Jerusalem",
+        [
+            (
+                "completed",
+                "completed",
+                {
+                    "duration_seconds": 116.0,
+                    "disposition": "Interested",
+                    "summary": '=HYPERLINK("http://evil.example") wants the offer',
+                    "analysis_status": "done",
+                    "cost_cents": 24.0,
+                    "cost_status": "charged",
+                    "extracted_data": {
+                        "interest": "high",
+                        "callback": True,
+                        "quantity": 3,
+                        "meeting": MEETING,
+                        "note": "=1+2",
+                    },
+                },
+            )
+        ],
+    ),
+    (
+        "Eli",
+        "Asia/Jerusalem Asia/Gaza",  # a number that may ring in either zone
+        [
+            (
+                "completed",
+                "completed",
+                {
+                    "duration_seconds": 61.5,
+                    "disposition": "Call Back Later",
+                    "summary": "Asked to be called back tomorrow morning.",
+                    "analysis_status": "done",
+                    "cost_cents": 24.0,
+                    "cost_status": "charged",
+                    "extracted_data": {
+                        "interest": "medium",
+                        "callback": False,
+                        "quantity": 12.5,
+                        "meeting": None,
+                        "note": "tomorrow",
+                        "late_key": "only here",
+                    },
+                },
+            )
+        ],
+    ),
+    (
+        "Noa",
+        "Asia/Jerusalem",
+        [
+            (
+                "voicemail",
+                "retry_wait",
+                {
+                    "duration_seconds": 20.0,
+                    "disposition": "Voicemail",
+                    "summary": "The call reached voicemail; nobody spoke.",
+                    "analysis_status": "done",
+                    "cost_cents": 12.0,
+                    "cost_status": "charged",
+                    "extracted_data": dict.fromkeys(["interest", "callback", "quantity"]),
+                },
+            ),
+            (
+                "no_answer",
+                "no_answer",
+                {
+                    "duration_seconds": 0.0,
+                    "disposition": "No Answer",
+                    "analysis_status": "skipped",
+                    "cost_cents": 0.0,
+                    "cost_status": "not_charged",
+                },
+            ),
+        ],
+    ),
+    (
+        "Ron",
+        "Asia/Jerusalem",
+        [
+            (
+                "completed",
+                "completed",
+                {
+                    "duration_seconds": 30.0,
+                    "disposition": "Do Not Call",
+                    "summary": "Asked not to be called again.",
+                    "analysis_status": "pending",
+                    "cost_status": "pending",
+                },
+            )
+        ],
+    ),
+    ("Tal", "Asia/Jerusalem", []),  # never called
+]
+EXTRACTED_COLUMNS = [
+    f"extracted.{k}" for k in ("interest", "callback", "quantity", "meeting", "note", "late_key")
+]
+
+
+def _analysed_ledger(path: Path) -> None:
+    """A campaign whose attempts carry analyses, written through the Ledger's own methods."""
+    now = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    with Ledger(path) as ledger:
+        ledger.create_campaign(
+            name=ANALYSED,
+            agent_id="agent",
+            settings={},
+            campaign_file=None,
+            leads_file="x.csv",
+            leads_sha256="0",
+            variable_names=["LeadName"],
+            metadata_names=[],
+            rows=[
+                (i + 1, PHONES[i], PHONES[i], zones, "pending", "", json.dumps([name]))
+                for i, (name, zones, _) in enumerate(CALLS)
+            ],
+            now=now,
+        )
+        for lead_id, (_, _, calls) in enumerate(CALLS, start=1):
+            status = LeadStatus.PENDING
+            for number, (outcome, after, fields) in enumerate(calls, start=1):
+                attempt = f"att-{lead_id}-{number}"
+                start = AttemptStart(attempt, lead_id, number, PHONES[lead_id - 1], PHONES[7], "{}")
+                ledger.begin_attempts([(start, status)], now=now)
+                status = LeadStatus(after)
+                facts = AttemptFacts(
+                    outcome=outcome,
+                    call_id=f"call-{lead_id}-{number}",
+                    call_status="completed" if outcome != "no_answer" else "no_answer",
+                    **fields,
+                )
+                move = LeadMove(LeadStatus.DIALING, status, outcome)
+                ledger.record(attempt, lead_id=lead_id, now=now, facts=facts, move=move)
+
+
+@pytest.fixture
+def analysed(tmp_path: Path) -> Path:
+    """The ledger of :data:`CALLS`; returns the folder."""
+    _analysed_ledger(tmp_path / "analysed.db")
+    return tmp_path
+
+
+def export_analysed(folder: Path, suffix: str) -> Path:
+    target = folder / f"analysed{suffix}"
+    with Ledger(folder / "analysed.db") as ledger:
+        reports.export(ledger, ANALYSED, target)
+    return target
+
+
+def test_csv_analysis_columns_follow_the_campaign_columns(analysed: Path) -> None:
+    rows = read_csv(export_analysed(analysed, ".csv"))
+    assert rows[0] == [
+        *reports.BASE_COLUMNS,
+        "LeadName",
+        "zones",
+        "summary",
+        "analysis_status",
+        "cost_cents",
+        *EXTRACTED_COLUMNS,
+    ]
+    table = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
+    dana, eli, noa, ron, tal = (table[str(i)] for i in range(1, 6))
+    assert (dana["disposition"], dana["analysis_status"]) == ("Interested", "done")
+    assert dana["summary"] == '\'=HYPERLINK("http://evil.example") wants the offer'
+    assert (dana["duration_seconds"], dana["cost_cents"]) == ("116", "24")  # no ".0"
+    assert [dana[c] for c in EXTRACTED_COLUMNS] == [
+        "high",
+        "true",
+        "3",
+        '{"room": "A", "slots": [9, 10]}',  # nested: its JSON text
+        "'=1+2",  # extracted text is neutralised like any other
+        "",  # a key this call did not give
+    ]
+    assert [eli[c] for c in EXTRACTED_COLUMNS] == [
+        "medium",
+        "false",
+        "12.5",
+        "",
+        "tomorrow",
+        "only here",
+    ]
+    assert (eli["zones"], eli["duration_seconds"]) == ("Asia/Jerusalem Asia/Gaza", "61.5")
+    # the last call's columns; the cost of every call
+    assert (noa["disposition"], noa["analysis_status"], noa["summary"]) == (
+        "No Answer",
+        "skipped",
+        "",
+    )
+    assert (noa["cost_cents"], noa["attempts"]) == ("12", "2")
+    assert [noa[c] for c in EXTRACTED_COLUMNS] == [""] * 6
+    assert (ron["analysis_status"], ron["cost_cents"], ron["disposition"]) == (
+        "pending",
+        "",
+        "Do Not Call",
+    )
+    assert (tal["status"], tal["summary"], tal["cost_cents"]) == ("pending", "", "")
+
+
+def test_xlsx_keeps_numbers_numeric_and_text_text(analysed: Path) -> None:
+    book = openpyxl.load_workbook(export_analysed(analysed, ".xlsx"))
+    sheet = book["Leads"]
+    header = [c.value for c in sheet[1]]
+    dana = {name: cell for name, cell in zip(header, sheet[2], strict=True)}
+    assert header == read_csv(export_analysed(analysed, ".csv"))[0]
+    assert (dana["duration_seconds"].value, dana["duration_seconds"].data_type) == (116, "n")
+    assert isinstance(dana["duration_seconds"].value, int)
+    assert (dana["cost_cents"].value, dana["extracted.quantity"].value) == (24, 3)
+    assert (dana["extracted.callback"].value, dana["extracted.callback"].data_type) == ("true", "s")
+    assert dana["extracted.meeting"].value == '{"room": "A", "slots": [9, 10]}'
+    assert dana["extracted.note"].value == "'=1+2" and dana["summary"].value.startswith("'=")
+    cells = [cell for row in sheet.iter_rows() for cell in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    summary = {r[0]: r[1] for r in book["Summary"].iter_rows(values_only=True)}
+    assert summary["dispositions"] == (
+        "Call Back Later 1, Do Not Call 1, Interested 1, No Answer 1"
+    )
+
+
+def test_json_keeps_extracted_data_nested(analysed: Path) -> None:
+    document = json.loads(export_analysed(analysed, ".json").read_text(encoding="utf-8"))
+    assert document["columns"].count("extracted_data") == 1
+    assert not [c for c in document["columns"] if c.startswith("extracted.")]
+    dana, eli, noa = document["leads"][:3]
+    assert dana["extracted_data"] == {
+        "interest": "high",
+        "callback": True,
+        "quantity": 3,
+        "meeting": MEETING,
+        "note": "=1+2",  # JSON is data: not neutralised
+    }
+    assert eli["extracted_data"]["late_key"] == "only here"
+    assert list(dana) == [*document["columns"], "attempt_history"]
+    assert dana["attempt_history"][0]["extracted_data"]["meeting"] == MEETING
+    assert noa["extracted_data"] is None  # its last call extracted nothing
+    history = noa["attempt_history"]
+    assert history[0]["extracted_data"] == dict.fromkeys(["interest", "callback", "quantity"])
+    assert [a["disposition"] for a in history] == ["Voicemail", "No Answer"]
+    assert document["summary"]["dispositions"]["Interested"] == 1
+
+
+def test_summary_counts_analyses_dispositions_and_cost(analysed: Path) -> None:
+    with Ledger(analysed / "analysed.db") as ledger:
+        stats = reports.summary(ledger, ANALYSED)
+    assert stats["analyses"] == {"done": 3, "pending": 1, "skipped": 1}
+    assert stats["dispositions"] == {
+        "Call Back Later": 1,
+        "Do Not Call": 1,
+        "Interested": 1,
+        "No Answer": 1,
+    }
+    assert (stats["cost_cents"], stats["cost_pending"]) == (60.0, 1)
+    assert stats["cost_per_reached_lead"] == 20.0  # Dana, Eli, Ron reached; $0.60 in all
+    lines = dict(reports.summary_lines(stats))
+    assert lines["cost"] == "$0.60 · $0.20 per reached lead · 1 call(s) not priced yet"
+    assert lines["analyses"] == "done 3, pending 1, skipped 1"
+
+
+def test_html_shows_dispositions_fields_cost_and_searchable_summaries(analysed: Path) -> None:
+    page = export_analysed(analysed, ".html").read_text(encoding="utf-8")
+    assert "What the calls found out" in page and "Dispositions (each lead" in page
+    for key in ("interest", "callback", "quantity", "meeting", "note", "late_key"):
+        assert f"<figcaption>extracted.{key} (" in page
+    # over each lead's last call: Noa's was not answered, Ron's analysis is still pending
+    assert "extracted.interest (2 leads, 0 not said)" in page
+    assert "extracted.meeting (2 leads, 1 not said)" in page
+    assert "$0.60 · $0.20 per reached lead" in page
+    cost_table = page[page.index('<table class="cost">') :]
+    cost_table = cost_table[: cost_table.index("</table>")]
+    assert "<td>Interested</td><td>1</td><td>$0.24</td><td>$0.24</td>" in cost_table
+    assert "<td>No Answer</td><td>1</td><td>$0.00</td>" in cost_table
+    data = page[page.index('id="lead-data">') + len('id="lead-data">') :]
+    lead_data = json.loads(data[: data.index("</script>")])
+    header = re.findall(r"<th>([^<]*)</th>", page[page.index('<table id="leads">') :])
+    assert lead_data["wide"] == [header.index("summary")]
+    dana = dict(zip(header, lead_data["rows"][0], strict=True))
+    assert dana["extracted.callback"] == "true" and dana["duration_seconds"] == 116
+    assert dana["summary"].endswith("wants the offer")  # raw text: the page shows, never runs
+
+
+def test_html_summaries_are_searched_in_headless_chromium(analysed: Path, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)")
+    page = export_analysed(analysed, ".html")
+    script = page.read_text(encoding="utf-8").replace(
+        'box.addEventListener("input", render);',
+        'box.value = "called back tomorrow"; box.addEventListener("input", render);',
+    )
+    searched = tmp_path / "searched.html"
+    searched.write_text(script, encoding="utf-8")
+    dom = _chromium(searched, tmp_path / "profile", "--dump-dom")
+    assert "data-errors" not in dom.stdout
+    assert "1 of 5 leads match" in dom.stdout
+    leads = dom.stdout[dom.stdout.index('<table id="leads">') :]
+    assert leads.count("<tr>") == 2  # the header and Eli, found by his call's summary
+    assert '<td class="long">Asked to be called back tomorrow morning.</td>' in dom.stdout
+
+
+def test_field_charts_pick_counts_or_a_histogram() -> None:
+    from dialer import report_html
+
+    assert report_html.field_kind([True, None, False]) == "boolean"
+    assert report_html.field_kind([1, 2.5, None]) == "number"
+    assert report_html.field_kind([1, "two"]) == "category"
+    assert report_html.histogram([1.0, 2.0, 2.0, 4.0]) == (["1", "2", "3", "4"], [1, 2, 0, 1])
+    assert report_html.histogram([1.0, 3.0, 20.0]) == (
+        ["1–3", "4–6", "7–9", "10–12", "13–15", "16–18", "19–20"],
+        [2, 0, 0, 0, 0, 0, 1],
+    )
+    labels, counts = report_html.histogram([0.0, 10.0, 100.0, 0.5])
+    assert (labels[0], labels[-1], sum(counts)) == ("0–12.5", "87.5–100", 4)
+    assert report_html.histogram([0.0, 100.0])[0][-1] == "91–100"
+    many = [f"v{i}" for i in range(12)] + ["v0", None]
+    shown = report_html.value_counts(many)
+    assert list(shown)[:2] == ["v0", "(not said)"]
+    assert shown["5 other values"] == 5 and sum(shown.values()) == 14
+
+
+def test_validation_csv_shares_the_report_writer(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {"row": [1, 2], "phone": ["+972531000000", "=2+2"], "reason": [None, "bad"]}
+    )
+    target = tmp_path / "statuses.csv"
+    reports.write_status_csv(frame, target)
+    assert read_csv(target) == [
+        ["row", "phone", "reason"],
+        ["1", "+972531000000", ""],
+        ["2", "'=2+2", "bad"],
+    ]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_header_cells_are_neutralised_too(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "h.db") as ledger:
+        ledger.create_campaign(
+            name="headers",
+            agent_id="agent",
+            settings={},
+            campaign_file=None,
+            leads_file="x.csv",
+            leads_sha256="0",
+            variable_names=[],
+            metadata_names=["@evil", "fine"],  # metadata keys are the sheet's free text
+            rows=[(1, PHONES[0], PHONES[0], "Asia/Jerusalem", "pending", "", '["a", "b"]')],
+            now=datetime(2026, 3, 1, tzinfo=UTC),
+        )
+        reports.export(ledger, "headers", tmp_path / "h.csv")
+        reports.export(ledger, "headers", tmp_path / "h.xlsx")
+    assert read_csv(tmp_path / "h.csv")[0][15:17] == ["'@evil", "fine"]
+    sheet = openpyxl.load_workbook(tmp_path / "h.xlsx")["Leads"]
+    assert [sheet.cell(1, 16).value, sheet.cell(1, 17).value] == ["'@evil", "fine"]

@@ -30,6 +30,7 @@ from dialer.api.errormap import error_from_answer
 from dialer.api.masking import mask_phone, mask_text
 from dialer.api.models import (
     Agent,
+    Billing,
     Call,
     CallRequest,
     CallRequestState,
@@ -596,3 +597,10 @@ class YapprClient:
         """GET /phone-numbers: the company's numbers (not paginated)."""
         answer = await self._send("GET", "/phone-numbers")
         return self._models(PhoneNumber, answer.data, "GET /phone-numbers")
+
+    # ------------------------------------------------------------------ billing
+
+    async def get_billing(self) -> Billing:
+        """GET /billing (scope ``billing:read``): the balance, payment method and budget."""
+        answer = await self._send("GET", "/billing")
+        return self._model(Billing, answer.data, "GET /billing")

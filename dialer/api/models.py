@@ -392,6 +392,16 @@ class PhoneNumber(_ApiModel):
         return self.status == "active" and self.is_active is not False
 
 
+class Billing(_ApiModel):
+    """GET /billing (§12): what the account can still spend. Any figure may be missing."""
+
+    balance_cents: float | None = None
+    has_payment_method: bool | None = None
+    is_suspended: bool | None = None
+    monthly_budget_cents: float | None = None
+    monthly_spend_cents: float | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class RateInfo:
     """What the latest answer's rate-limit headers said; any of them may be missing."""

@@ -14,6 +14,7 @@ from dialer.clock import isoformat, parse_instant
 from dialer.sandbox.calls_body import E164, is_uuid
 from dialer.sandbox.catalog import PROTECTED_DISPOSITIONS
 from dialer.sandbox.failure import Fail
+from dialer.sandbox.lifecycle import disposition_ref
 
 INVALID = "CALLS_QUERY_INVALID"
 STATUSES = frozenset(
@@ -44,6 +45,7 @@ PARAMS = frozenset(
         "to",
         "updated_since",
         "disposition",
+        "disposition_id",
         "source",
     }
 )
@@ -122,8 +124,8 @@ class CallsQuery:
             return self._time(name, value)
         if name in ("callee", "caller"):
             return _number(name, "to" if name == "callee" else "from", value)
-        if name == "disposition":
-            return self._disposition(value)
+        if name in ("disposition", "disposition_id"):
+            return self._disposition(name, value)
         allowed = {"status": STATUSES, "direction": DIRECTIONS, "source": SOURCES}[name]
         return _enum(name, value, allowed)
 
@@ -142,10 +144,13 @@ class CallsQuery:
             return lambda call: call["created_at"] <= bound
         return lambda call: call["updated_at"] >= bound
 
-    def _disposition(self, value: str) -> Predicate:
-        if value not in self._dispositions:
-            raise Fail(404, "CALL_DISPOSITION_UNKNOWN", f"No disposition labelled {value!r}")
-        return lambda call: call.get("disposition") == value
+    def _disposition(self, name: str, value: str) -> Predicate:
+        """By label or by id (R4); a disposition the workspace does not have is a 404."""
+        key = "label" if name == "disposition" else "id"
+        known = {disposition_ref(label)[key] for label in self._dispositions}
+        if value not in known:
+            raise Fail(404, "CALL_DISPOSITION_UNKNOWN", f"No disposition with {key} {value!r}")
+        return lambda call: (call.get("disposition") or {}).get(key) == value
 
     def page(self, calls: Iterable[dict[str, Any]]) -> dict[str, Any]:
         """Matching calls newest first, one page of them, and the pagination envelope."""

@@ -1,22 +1,33 @@
 """How one call's row changes over its life (CONTRACT §5): the shapes, not the timing.
 
 The world decides *when* (scheduler events); these functions decide *what the row says*.
-``busy``, ``voicemail`` and ``opt_out`` are scenario outcomes, not statuses: busy is a failed
-call with ``failure.code`` busy, voicemail a completed call ended by the system with the
-Voicemail disposition, opt-out a completed call the callee ended, classified "Do Not Call".
+``busy``, ``voicemail``, ``opt_out`` and ``hung_up`` are scenario outcomes, not statuses: busy
+is a failed call with ``failure.code`` busy, voicemail a completed call ended by the system with
+the Voicemail disposition, opt-out a completed call the callee ended, classified "Do Not Call",
+hung-up a completed call the callee ended within 3 s (too short to analyse).
+
+A talked call ends with its cost ``pending`` and its analysis ``pending``; both settle later
+(:func:`charge`, :func:`analyse`). A call that never connected ends with both final: not
+charged, and its analysis skipped with the platform's No Answer/Failed disposition.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dialer.clock import isoformat
+from dialer.sandbox.analysis import Analysis
 
 COST_CENTS_PER_MINUTE = 12
-LIVE_STATUSES = frozenset({"ringing", "in_progress"})
+#: Disposition ids are fixed per label, so every sandbox (and every test) agrees on them.
+_DISPOSITION_IDS = uuid.UUID("6d1f0a52-3c4e-4b7a-9f21-5e8d7c6b4a39")
+#: Recording links are signed and expire after 7 days (CONTRACT §7: 7–8 days).
+RECORDING_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -37,12 +48,23 @@ ENDINGS = {
         "transferred", "agent", "Completed", disposition="Transferred to a Person"
     ),
     "opt_out": Ending("completed", "caller", "Completed", disposition="Do Not Call"),
+    "hung_up": Ending("completed", "caller", "Completed"),
     "no_answer": Ending("no_answer", "system", "No answer", "no_answer", "No Answer"),
     "busy": Ending("failed", "system", "Busy", "busy", "Failed"),
     "failed": Ending("failed", "system", "Failed", "unreachable", "Failed"),
 }
 
-CONNECTED_OUTCOMES = frozenset({"completed", "voicemail", "transferred", "opt_out"})
+CONNECTED_OUTCOMES = frozenset({"completed", "voicemail", "transferred", "opt_out", "hung_up"})
+
+
+def disposition_ref(label: str) -> dict[str, str]:
+    """A disposition as the API gives it: ``{id, label}``."""
+    return {"id": str(uuid.uuid5(_DISPOSITION_IDS, label)), "label": label}
+
+
+def cost_cents(talk: float) -> int:
+    """What a talked call costs: every started minute."""
+    return math.ceil(talk / 60) * COST_CENTS_PER_MINUTE
 
 
 def new_call(
@@ -119,26 +141,52 @@ def finish(
     if ending.status == "transferred":
         call["transferred_at"] = isoformat(now)
         call["transfer_target"] = "+972500000000"
-    charged = outcome in CONNECTED_OUTCOMES
-    call["cost_cents"] = math.ceil(talk / 60) * COST_CENTS_PER_MINUTE if charged else 0
-    call["cost_status"] = "charged" if charged else "not_charged"
+    if outcome in CONNECTED_OUTCOMES:
+        call["recording_url"] = recording_url(call["id"], now)
+        return  # cost and analysis settle later
+    call["cost_cents"] = 0
+    call["cost_status"] = "not_charged"
+    # Never connected: nothing to analyse; the platform still labels it by name (§5).
+    assert ending.disposition is not None
+    call["analysis"] = {
+        "status": "skipped",
+        "reason": "call_did_not_complete",
+        "completed_at": isoformat(now),
+    }
+    call["disposition"] = disposition_ref(ending.disposition)
 
 
-def analyse(call: dict[str, Any], outcome: str, custom: str, now: datetime) -> None:
-    """The post-call analysis finished: done (with summary and disposition) or skipped."""
-    ending = ENDINGS[outcome]
-    talk = float(call["duration_seconds"] or 0)
-    analysis: dict[str, Any] = {"status": "done", "reason": None, "completed_at": isoformat(now)}
-    if outcome not in CONNECTED_OUTCOMES:
-        # Never connected: nothing to analyse; the platform still labels it by name.
-        analysis.update(status="skipped", reason="call_did_not_complete")
-        call["disposition"] = ending.disposition
-    elif talk < 3:
-        analysis.update(status="skipped", reason="call_too_short")
-    else:
-        call["disposition"] = ending.disposition or custom
-        call["summary"] = f"Sandbox call to {call['to']}: {outcome.replace('_', ' ')}."
-    call["analysis"] = analysis
+def recording_url(call_id: str, now: datetime) -> str:
+    """A signed link that needs no auth header and expires (§7); nothing is served there."""
+    expires = int((now + timedelta(days=RECORDING_DAYS)).timestamp())
+    signature = hashlib.sha256(f"{call_id}:{expires}".encode()).hexdigest()[:32]
+    return (
+        f"https://recordings.sandbox.invalid/{call_id}.mp3?expires={expires}&signature={signature}"
+    )
+
+
+def charge(call: dict[str, Any], cents: int) -> None:
+    """The pending cost settles. The contract says this does not bump ``updated_at`` (§5):
+    a sync by ``updated_since`` sees the cost only with the call's next change."""
+    call["cost_cents"] = cents
+    call["cost_status"] = "charged"
+
+
+def analyse(call: dict[str, Any], result: Analysis, now: datetime) -> None:
+    """The post-call analysis is final: done, skipped or failed. Disposition, summary and
+    extracted data appear only with what the analysis found (absent until then, §5)."""
+    call["analysis"] = {
+        "status": result.status,
+        "reason": result.reason,
+        "completed_at": isoformat(now),
+    }
+    if result.disposition is not None:
+        call["disposition"] = disposition_ref(result.disposition)
+    if result.summary is not None:
+        call["summary"] = result.summary
+    if result.extracted is not None:
+        call["extracted_data"] = dict(result.extracted)
+    call["transcript"] = result.transcript
     touch(call, now)
 
 

@@ -146,16 +146,8 @@ async def list_phone_numbers(ctx: Context, request: ApiRequest) -> ApiReply:
 
 
 async def get_billing(ctx: Context, request: ApiRequest) -> ApiReply:
-    """GET /billing (CONTRACT §12): the balance and whether calls can be paid for."""
-    balance = ctx.world.balance_cents
-    return json(
-        {
-            "balance_cents": balance,
-            "has_payment_method": ctx.config.billing_error != "BILLING_ERROR",
-            "is_suspended": False,
-            "monthly_budget_reached": ctx.config.billing_error == "SPEND_BUDGET_REACHED",
-        }
-    )
+    """GET /billing: balance, payment method, suspension, monthly budget and spend (§12)."""
+    return json(ctx.world.billing())
 
 
 async def index(ctx: Context, request: ApiRequest) -> ApiReply:

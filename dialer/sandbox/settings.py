@@ -24,7 +24,11 @@ class SandboxConfig:
     faults: Faults = field(default_factory=Faults)
     scope_error_status: int = 403  # R4; 401 emulates the older revisions
     legacy_codes: bool = False  # answer INVALID_TO_NUMBER instead of invalid_destination
-    balance_cents: int | None = None  # None: unlimited; below 300 (the $3 minimum) -> 402
+    # -- billing (CONTRACT §12, GET /billing) --
+    balance_cents: int | None = 10_000_000  # $100,000; None: unlimited; under 300 -> 402
     billing_error: str | None = None  # force 402: "BILLING_ERROR" or "SPEND_BUDGET_REACHED"
+    has_payment_method: bool = True  # False -> 402 BILLING_ERROR
+    is_suspended: bool = False  # True -> 402 BILLING_ERROR
+    monthly_budget_cents: int | None = None  # spent -> 402 SPEND_BUDGET_REACHED
     queue_ttl_seconds: float = 24 * 3600  # how long a capacity-queued call may wait
     opt_out_adds_dnc: bool = True  # a "Do Not Call" disposition adds the number to the DNC list

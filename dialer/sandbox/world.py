@@ -19,15 +19,18 @@ from typing import Any
 
 from dialer.clock import Clock, isoformat
 from dialer.sandbox import catalog, lifecycle
+from dialer.sandbox.analysis import Analysis, analyse_call
 from dialer.sandbox.calls_body import Placement
 from dialer.sandbox.dnclist import DncEntry, DncList
 from dialer.sandbox.failure import Fail
 from dialer.sandbox.requests import CallRequests
-from dialer.sandbox.scenario import unit
+from dialer.sandbox.scenario import Scenario
 from dialer.sandbox.scheduler import Scheduler
 from dialer.sandbox.settings import SandboxConfig
 
 MINIMUM_BALANCE_CENTS = 300  # D-create: a balance of at least $3
+#: A call the callee ends at once lasts this long (clock seconds): under the 3 s analysed.
+HUNG_UP_SECONDS = (0.5, 2.9)
 
 
 @dataclass
@@ -53,6 +56,8 @@ class World:
         self._ids = random.Random(f"ids:{config.seed}")
         created = clock.now()
         self.agents = catalog.agents(created)
+        for agent in self.agents.values():
+            agent["extraction_parameters"] = extraction_parameters(self.scenario)
         self.numbers = catalog.phone_numbers(created)
         self.dnc = DncList(self.agents, self.new_id)
         self.calls: dict[str, dict[str, Any]] = {}
@@ -60,6 +65,7 @@ class World:
         self.live = 0
         self.waiting: deque[Waiting] = deque()
         self.balance_cents = config.balance_cents
+        self.monthly_spend_cents = 0
         self.requests = CallRequests(self)
         self._dials: Counter[str] = Counter()
         self._posts: Counter[str] = Counter()
@@ -94,13 +100,33 @@ class World:
         return 201, {k: call[k] for k in keys}
 
     def _check_billing(self) -> None:
-        """402 when billing is forced off or the balance is under the $3 minimum."""
+        """402 when billing is forced off, the monthly budget is spent, the account is
+        suspended or has no payment method, or the balance is under the $3 minimum."""
         code = self.config.billing_error
-        if code == "SPEND_BUDGET_REACHED":
-            raise Fail(402, code, "The workspace's monthly spend budget is reached")
+        budget = self.config.monthly_budget_cents
+        if code == "SPEND_BUDGET_REACHED" or (
+            budget is not None and self.monthly_spend_cents >= budget
+        ):
+            raise Fail(
+                402, "SPEND_BUDGET_REACHED", "The workspace's monthly spend budget is reached"
+            )
+        if self.config.is_suspended or not self.config.has_payment_method:
+            raise Fail(
+                402, "BILLING_ERROR", "Billing: the account is suspended or has no payment method"
+            )
         low = self.balance_cents is not None and self.balance_cents < MINIMUM_BALANCE_CENTS
         if code is not None or low:
             raise Fail(402, "BILLING_ERROR", "Insufficient balance: at least $3 is required")
+
+    def billing(self) -> dict[str, Any]:
+        """GET /billing (CONTRACT §12); a null balance means the sandbox's is unlimited."""
+        return {
+            "balance_cents": self.balance_cents,
+            "has_payment_method": self.config.has_payment_method,
+            "is_suspended": self.config.is_suspended,
+            "monthly_budget_cents": self.config.monthly_budget_cents,
+            "monthly_spend_cents": self.monthly_spend_cents,
+        }
 
     def window_open(self, now: datetime) -> bool:
         """Whether the workspace call window (if any) allows dialling now."""
@@ -259,35 +285,55 @@ class World:
         talk = scenario.pick(scenario.talk_seconds, seed, "talk", to, nth)
         if outcome == "voicemail":
             talk = min(talk, 25.0)  # a message, not a conversation
+        elif outcome == "hung_up":
+            talk = scenario.pick(HUNG_UP_SECONDS, seed, "talk", to, nth)
         self.scheduler.after(ring, lambda: lifecycle.answer(self.calls[call_id], self.clock.now()))
         self.scheduler.after(ring + talk, lambda: self._end(call_id, outcome, talk))
 
     def _end(self, call_id: str, outcome: str, talk: float) -> None:
-        """The call is over: write its ending, free the line, start the analysis."""
+        """The call is over: write its ending, free the line; a talked call's cost and
+        analysis settle later (the analysis never, when the scenario makes it stuck)."""
         call = self.calls[call_id]
         lifecycle.finish(
             call, outcome, talk, self.clock.now(), failure_code=self.scenario.failure_code
         )
         self.live -= 1
-        if self.balance_cents is not None:
-            self.balance_cents -= int(call["cost_cents"])
-        self.scheduler.after(
-            self.scenario.analysis_seconds, lambda: self._analyse(call_id, outcome)
-        )
+        if outcome in lifecycle.CONNECTED_OUTCOMES:
+            seed, scenario = self.config.seed, self.scenario
+            settle = scenario.pick(scenario.cost_settle_seconds, seed, "cost", call_id)
+            self.scheduler.after(settle, lambda: self._charge(call_id, lifecycle.cost_cents(talk)))
+            result = analyse_call(scenario, seed, call_id, outcome, talk)
+            if result is not None:
+                delay = scenario.pick(scenario.analysis_seconds, seed, "analysis", call_id)
+                self.scheduler.after(delay, lambda: self._analyse(call_id, result))
         self.drain()
 
-    def _analyse(self, call_id: str, outcome: str) -> None:
-        """Post-call analysis is done; an opt-out puts the number on the DNC list."""
+    def _charge(self, call_id: str, cents: int) -> None:
+        """The call's cost settles: charged to the balance and the month's spend."""
+        lifecycle.charge(self.calls[call_id], cents)
+        self.monthly_spend_cents += cents
+        if self.balance_cents is not None:
+            self.balance_cents -= cents
+
+    def _analyse(self, call_id: str, result: Analysis) -> None:
+        """The analysis is final; a "Do Not Call" disposition puts the number on the DNC list."""
         call = self.calls[call_id]
-        labels = self.scenario.dispositions or ("Unclassified",)
-        custom = labels[int(unit(self.config.seed, "disposition", call_id) * len(labels))]
-        lifecycle.analyse(call, outcome, custom, self.clock.now())
-        if outcome == "opt_out" and self.config.opt_out_adds_dnc:
+        lifecycle.analyse(call, result, self.clock.now())
+        if result.disposition == "Do Not Call" and self.config.opt_out_adds_dnc:
             # The contract documents this for platform campaigns only; doing it for every call
             # is the choice that can never call someone who asked not to be called.
             self.dnc.add(
                 call["to"], now=self.clock.now(), reason="Do Not Call disposition", source="auto"
             )
+
+
+def extraction_parameters(scenario: Scenario) -> list[dict[str, Any]]:
+    """The agents' ``extraction_parameters`` (CONTRACT §9): the scenario's fields."""
+    return [
+        {"name": f.name, "type": f.type}
+        | ({"choices": list(f.choices)} if f.type == "category" else {})
+        for f in scenario.extracted_fields
+    ]
 
 
 def _iso(seconds: float) -> str:
