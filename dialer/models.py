@@ -1,9 +1,7 @@
-"""Plain data shared by every layer: lead statuses, reasons, attempts. No I/O here."""
+"""Plain data shared by every layer: lead statuses, their groups, invalid reasons. No I/O here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 
 
@@ -71,23 +69,3 @@ class InvalidReason(StrEnum):
     NOT_VALID_FOR_REGION = "not_valid_for_region"
     BAD_LENGTH = "bad_length"
     SAME_AS_FROM = "same_as_from"
-
-
-@dataclass(frozen=True, slots=True)
-class CallOutcome:
-    """What the API finally said about one call, reduced to what the ledger keeps."""
-
-    call_id: str
-    call_status: str
-    outcome: LeadStatus | None  # None while the call is not finished
-    failure_code: str | None = None
-    ended_by: str | None = None
-    disconnect_reason: str | None = None
-    duration_seconds: float | None = None
-    disposition: str | None = None
-    summary: str | None = None
-    cost_cents: float | None = None
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-    updated_at: datetime | None = None
-    metadata: dict[str, object] = field(default_factory=dict)
