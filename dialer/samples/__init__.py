@@ -65,8 +65,9 @@ def write_starter(name: str, folder: Path, *, force: bool = False) -> Starter:
     starter = Starter(folder / f"{name}.toml", folder / f"{name}-leads.csv")
     taken = [p for p in (starter.campaign, starter.sheet) if p.exists()]
     if taken and not force:
+        verb = "exists" if len(taken) == 1 else "exist"
         raise ConfigError(
-            f"{', '.join(map(str, taken))} already exists; nothing was written. "
+            f"{' and '.join(map(str, taken))} already {verb}; nothing was written. "
             "Choose another name, or add --force to overwrite"
         )
     text = Template(read("starter.toml").decode("utf-8")).substitute(
