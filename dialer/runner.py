@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -244,14 +245,16 @@ async def dispatch_interruptibly(
             on_dispatcher=stopper.attach,
         )
     )
-    for sig in _SIGNALS:
+    # Signals reach only the main thread: run elsewhere, a run is stopped by cancelling it.
+    handled = _SIGNALS if threading.current_thread() is threading.main_thread() else ()
+    for sig in handled:
         loop.add_signal_handler(sig, stopper.press)
     try:
         return await stopper.task
     except asyncio.CancelledError:
         return RunResult(ending="interrupted", counts=ledger.counts(record.name))
     finally:
-        for sig in _SIGNALS:
+        for sig in handled:
             loop.remove_signal_handler(sig)
 
 
