@@ -3,6 +3,7 @@ options, and the one table that turns an error into a line and an exit code."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from dialer.errors import (
     ServerError,
     TransportError,
 )
+from dialer.sandbox import Sandbox
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -198,4 +200,14 @@ def test_a_config_error_is_exactly_one_line_on_stderr(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert re.fullmatch(
         rf"error: {re.escape(str(toml))}: [^\n]+ is required[^\n]*\n", result.stderr
+    )
+
+
+async def test_a_refused_key_exits_4_with_the_next_step(sandbox: Sandbox) -> None:
+    env = {"YAPPR_BASE_URL": sandbox.base_url, "YAPPR_API_KEY": "ypr_test_not_a_key"}
+    result = await asyncio.to_thread(CliRunner().invoke, cli, ["dnc", "list"], env=env)
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: HTTP 401 INVALID_KEY: Invalid API key: it is unknown or was revoked; {CHECK_KEY}\n"
     )

@@ -206,7 +206,7 @@ def show_outcome(
         if code == 0:
             output.say(message)
     if code != 0:
-        output.stderr.print(message, markup=False, highlight=False, soft_wrap=True)
+        output.alert(message)
     return code
 
 
@@ -221,7 +221,7 @@ def _outcome_json(
         "continued": outcome.continued,
         "exit_code": code,
         "message": message,
-        "next_due": result.next_due,
+        "next_due": result.next_due.isoformat() if result.next_due else None,
         "stop_error": str(result.stop_error) if result.stop_error else None,
         "counts": result.counts,
         "summary": stats,

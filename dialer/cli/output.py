@@ -40,6 +40,10 @@ class Output:
         if not self.quiet:
             self.stderr.print(text, markup=False, highlight=False, soft_wrap=True)
 
+    def alert(self, text: str) -> None:
+        """A line the person must see even under ``-q`` (a run that stopped early)."""
+        self.stderr.print(text, markup=False, highlight=False, soft_wrap=True)
+
     def error(self, text: str) -> None:
         """``error: ...``; the text is plain (a ``[pacing]`` in it is a section, not markup)."""
         self.stderr.print(Text.assemble(("error: ", "bold red"), text), soft_wrap=True)
