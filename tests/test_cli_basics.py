@@ -209,5 +209,6 @@ async def test_a_refused_key_exits_4_with_the_next_step(sandbox: Sandbox) -> Non
     assert result.exit_code == 4
     assert result.stdout == ""
     assert result.stderr == (
-        f"error: HTTP 401 INVALID_KEY: Invalid API key: it is unknown or was revoked; {CHECK_KEY}\n"
+        "error: HTTP 401 INVALID_KEY: GET /do-not-call: Invalid API key: it is unknown or was "
+        f"revoked; {CHECK_KEY}\n"
     )
