@@ -1,5 +1,8 @@
 """Generate the example lead sheets deterministically: ``python campaigns/make_samples.py``.
 
+The demo's sheet is package data (``dialer/samples/``, so an installed ``dialer demo`` has it);
+``campaigns/demo*`` are links to those files. The spring-renewals example lives here.
+
 The sheets look like what people really export: Hebrew and English names, numbers typed
 every way (dashes, spaces, ``+972 (0)``, ``00972``, a leading apostrophe, Excel's ``.0``),
 a few foreign numbers, some invalid ones, some duplicates and a few blanks.
@@ -12,6 +15,7 @@ import random
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+SAMPLES = HERE.parent / "dialer" / "samples"
 SEED = 20260301
 
 FIRST_HE = ["נועה", "יוסי", "מיכל", "אבי", "שירה", "דני", "תמר", "איתי", "רונית", "עומר"]
@@ -87,7 +91,7 @@ def demo_rows(rng: random.Random, count: int) -> list[list[str]]:
 
 def write_demo(rng: random.Random) -> None:
     """``demo-leads.csv``: UTF-8 with a BOM, as Excel saves it."""
-    with (HERE / "demo-leads.csv").open("w", encoding="utf-8-sig", newline="") as handle:
+    with (SAMPLES / "demo-leads.csv").open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["Full Name", " Phone ", "Order #", "CRM Contact"])
         writer.writerows(demo_rows(rng, 300))
@@ -123,7 +127,7 @@ def write_suppression(rng: random.Random, numbers: list[str]) -> None:
 
 
 def main() -> None:
-    """Write every sample file next to this script."""
+    """Write every sample sheet (the demo's into the package, the others next to this script)."""
     rng = random.Random(SEED)
     write_demo(rng)
     write_suppression(rng, write_renewals(rng))

@@ -1,12 +1,13 @@
 """What a person sees on the terminal: summary tables and the live progress display.
 
-On a terminal the run shows a live panel (rich); when output is piped or logged it prints a
-plain line every few seconds instead, so CI logs and ``nohup`` files stay readable.
+Progress goes to stderr, so stdout holds only the result. On a terminal it is a live panel
+(rich); elsewhere it is an INFO log line every few seconds (``dialer -v`` shows it on stderr,
+``--log-file`` keeps it), so a piped run prints its result and nothing else by default.
 """
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -18,29 +19,21 @@ from rich.table import Table
 from rich.text import Text
 
 from dialer.dispatch import Progress, RunResult
-from dialer.models import FINAL_STATUSES, LeadStatus
+from dialer.models import CALL_OUTCOMES, FINAL_STATUSES, LeadStatus
 
-#: The order statuses are listed in, everywhere.
-STATUS_ORDER = [
-    "pending",
-    "scheduled",
-    "retry_wait",
-    "dialing",
-    "live",
-    "platform_queued",
-    "unknown",
-    "completed",
-    "voicemail",
-    "no_answer",
-    "busy",
-    "failed",
-    "transferred",
-    "rejected",
-    "exhausted",
-    "dnc_blocked",
-    "duplicate",
-    "invalid",
-]
+log = logging.getLogger("dialer.progress")
+
+
+def _listing_group(status: LeadStatus) -> int:
+    """0 not final yet, 1 a call's outcome, 2 ended without one (invalid, exhausted, ...)."""
+    if status not in FINAL_STATUSES:
+        return 0
+    return 1 if status in CALL_OUTCOMES else 2
+
+
+#: The order statuses are listed in, everywhere: by :func:`_listing_group`, and within a
+#: group in the order :class:`LeadStatus` declares them.
+STATUS_ORDER = [s.value for s in sorted(LeadStatus, key=_listing_group)]
 
 
 def ordered(counts: Mapping[str, int]) -> list[tuple[str, int]]:
@@ -59,6 +52,17 @@ def counts_table(title: str, counts: Mapping[str, int]) -> Table:
         table.add_row(status, f"{n:,}")
     table.add_section()
     table.add_row("total", f"{sum(counts.values()):,}")
+    return table
+
+
+def validation_table(title: str, summary: Mapping[str, int]) -> Table:
+    """``validate``'s figures in the order found (rows read first, to call last), no total:
+    the figures overlap, so they do not add up."""
+    table = Table(title=title, title_justify="left", min_width=len(title))
+    table.add_column("figure")
+    table.add_column("rows", justify="right")
+    for label, n in summary.items():
+        table.add_row(label, f"{n:,}")
     return table
 
 
@@ -100,18 +104,22 @@ def _duration(delta: timedelta) -> str:
 
 
 class ProgressView:
-    """A live panel on a terminal; a plain line every ``every`` seconds elsewhere."""
+    """Called with each :class:`Progress` of a run: on a terminal (and with ``live``) a panel
+    that appears with the first report; elsewhere a log line every ``every`` seconds.
 
-    def __init__(self, console: Console, *, every: float = 5.0) -> None:
+    The panel starts late on purpose: a question asked before the run (``run``'s consent)
+    must not be drawn over.
+    """
+
+    def __init__(self, console: Console, *, live: bool = True, every: float = 5.0) -> None:
         self.console = console
+        self.allow_live = live and console.is_terminal
         self.every = every
         self._live: Live | None = None
+        self._closed = False
         self._last = 0.0
 
     def __enter__(self) -> ProgressView:
-        if self.console.is_terminal:
-            self._live = Live(console=self.console, refresh_per_second=4, transient=True)
-            self._live.__enter__()
         return self
 
     def __exit__(
@@ -120,18 +128,27 @@ class ProgressView:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._closed = True
         if self._live is not None:
             self._live.__exit__(exc_type, exc, tb)
 
     def __call__(self, progress: Progress) -> None:
-        if self._live is not None:
-            table = counts_table("in progress", progress.counts)
-            self._live.update(Group(table, Text(progress_line(progress))))
+        if self.allow_live and not self._closed:
+            self._panel().update(
+                Group(counts_table("in progress", progress.counts), Text(progress_line(progress)))
+            )
             return
         now = time.monotonic()
         if now - self._last >= self.every:
             self._last = now
-            print(progress_line(progress), file=sys.stdout, flush=True)
+            log.info("%s", progress_line(progress))
+
+    def _panel(self) -> Live:
+        """The live panel, started on first use."""
+        if self._live is None:
+            self._live = Live(console=self.console, refresh_per_second=4, transient=True)
+            self._live.__enter__()
+        return self._live
 
 
 def ending_message(result: RunResult, name: str) -> str:

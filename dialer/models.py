@@ -1,4 +1,4 @@
-"""Plain data shared by every layer: lead statuses, reasons, attempts. No I/O here."""
+"""Plain data shared by every layer: lead statuses, their groups, invalid reasons. No I/O here."""
 
 from __future__ import annotations
 

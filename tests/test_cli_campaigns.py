@@ -83,7 +83,7 @@ def test_run_then_status_then_run_again(workdir: Path) -> None:
     assert not set(report["counts"]) & {"pending", "dialing", "live", "platform_queued"}
     again = _dialer(*run)
     assert again.exit_code == 0, again.output
-    assert "already imported: continuing" in again.output
+    assert "already imported from this sheet: continued it." in again.stdout
 
 
 def test_status_of_an_unknown_campaign_lists_the_known_ones(workdir: Path) -> None:

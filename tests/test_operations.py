@@ -340,10 +340,10 @@ async def test_dnc_add_list_sync_remove_end_to_end(sandbox: Sandbox, tmp_path: P
     table = await invoke_async(["dnc", "list"], sandbox)
     assert "+972531500002" in table.output and "all agents" in table.output
 
-    by_number = await invoke_async(["dnc", "remove", "0531500001", "--db", db], sandbox)
+    by_number = await invoke_async(["dnc", "remove", "0531500001", "--yes", "--db", db], sandbox)
     assert by_number.exit_code == 0, by_number.output
     assert "Removed +972531500001" in by_number.output
-    by_id = await invoke_async(["dnc", "remove", other, "--db", db], sandbox)
+    by_id = await invoke_async(["dnc", "remove", other, "--yes", "--db", db], sandbox)
     assert by_id.exit_code == 0, by_id.output
     assert f"Removed +972531500002 (id {other})" in by_id.output
     with Ledger(db) as ledger:

@@ -1,0 +1,78 @@
+"""Options several commands share, and the parameter types behind them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from dialer.runner import SandboxSpec
+
+#: The epilog of every command that talks to the API.
+API_EPILOG = (
+    "Talks to the API at YAPPR_BASE_URL (default https://api.goyappr.com) with the key in "
+    "YAPPR_API_KEY, or to a built-in sandbox with --sandbox."
+)
+
+
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def to_duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    """``90s``, ``15m``, ``2h``, ``1d`` -> timedelta (an option callback)."""
+    text = value.strip()
+    try:
+        return timedelta(seconds=float(text[:-1]) * _SECONDS[text[-1]])
+    except (KeyError, ValueError, IndexError, OverflowError):
+        raise click.BadParameter(
+            f"{text!r} is not a duration like 90s, 15m, 2h or 1d", ctx, param
+        ) from None
+
+
+FILE = click.Path(dir_okay=False, path_type=Path)
+
+db_option = click.option(
+    "--db",
+    "db_path",
+    type=FILE,
+    envvar="DIALER_DB",
+    show_envvar=True,
+    default="dialer.db",
+    show_default=True,
+    help="The SQLite ledger.",
+)
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as JSON on stdout."
+)
+leads_option = click.option("--leads", type=FILE, help="Use this sheet instead of the file's.")
+max_wait_option = click.option(
+    "--max-wait",
+    metavar="DURATION",
+    callback=to_duration,
+    default="15m",
+    show_default=True,
+    help="Keep running while the next due lead is at most this far away (90s, 15m, 2h).",
+)
+sync_option = click.option(
+    "--sync-interval",
+    type=click.FloatRange(min=0.5),
+    default=5.0,
+    show_default=True,
+    help="Seconds between outcome syncs while calls are live.",
+)
+sandbox_option = click.option(
+    "--sandbox", is_flag=True, help="Run against a built-in sandbox, in-process (no real calls)."
+)
+time_scale_option = click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0.001),
+    default=1.0,
+    show_default=True,
+    help="Sandbox only: how many times faster than real time calls run.",
+)
+
+
+def sandbox_spec(sandbox: bool, time_scale: float = 1.0) -> SandboxSpec | None:
+    """What ``--sandbox`` (and ``--time-scale``) ask for; None: the environment's API."""
+    return SandboxSpec(time_scale=time_scale) if sandbox else None
