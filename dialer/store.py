@@ -401,10 +401,10 @@ class Ledger:
             found += self.db.execute_returning_dicts(fresh, [name, limit - len(found)])
         return [_lead_record(r) for r in found]
 
-    def next_due(self, name: str, *, now: datetime | None = None) -> datetime | None:
+    def next_due(self, name: str) -> datetime | None:
         """The earliest time a waiting lead becomes claimable (``datetime.min`` if a lead is
-        pending now), or None if no lead waits to be called. A retry held for its call's
-        analysis counts from ``now`` (it is claimable as soon as the analysis is in)."""
+        pending now), or None if no lead waits to be called. A retry held for its last call's
+        analysis is not counted (see :meth:`retries_awaiting_analysis`)."""
         pending = self.db.execute(
             "SELECT 1 FROM leads WHERE campaign = ? AND status = 'pending' LIMIT 1", [name]
         ).fetchone()
@@ -418,14 +418,15 @@ class Ledger:
                 [name, status.value],
             ).fetchone()[0]
             times += [parse_instant(ready)] if ready else []
-        held = self.db.execute(
-            "SELECT 1 FROM leads WHERE campaign = ? AND status = 'retry_wait'"
-            f" AND NOT {_NOT_AWAITING_ANALYSIS} LIMIT 1",
-            [name],
-        ).fetchone()
-        if held and now is not None:
-            times.append(now)
         return min(times) if times else None
+
+    def retries_awaiting_analysis(self, name: str) -> int:
+        """Retries that wait for their last call's analysis (a "Do Not Call" cancels them)."""
+        sql = (
+            "SELECT count(*) FROM leads WHERE campaign = ? AND status = 'retry_wait'"
+            f" AND NOT {_NOT_AWAITING_ANALYSIS}"
+        )
+        return int(self.db.execute(sql, [name]).fetchone()[0])
 
     def move_lead(self, lead_id: int, move: LeadMove, *, now: datetime) -> None:
         """Move one lead, refusing a move the state machine forbids."""

@@ -234,9 +234,12 @@ class Dispatcher:
     ) -> list[LeadRecord]:
         """Keep leads that may be called now; block or schedule the others in the ledger."""
         chosen: list[LeadRecord] = []
+        scheduled: set[str] = set()  # zones whose due leads all went to wait for an opening
         for lead in leads:
             if len(chosen) >= limit:
                 break
+            if lead.timezone in scheduled:
+                continue
             blocked = self.ctx.keeper.blocked(
                 lead.phone, agent_id=self.plan.agent_id, now=self.ctx.api_earliest()
             )
@@ -245,6 +248,7 @@ class Dispatcher:
                 self.ctx.ledger.move_lead(lead.id, move, now=now)
             elif (closed := self._window_refusal(lead.timezone)) is not None:
                 self._schedule(lead, closed, now=now)
+                scheduled.add(lead.timezone)
                 await asyncio.sleep(0)  # a whole zone may have moved: let others run
             else:
                 chosen.append(lead)
@@ -414,7 +418,7 @@ class Dispatcher:
         now = ctx.now()
         busy = bool(self._posts) or bool(ctx.book.in_phase(Phase.LOOKUP, Phase.LIVE, Phase.HELD))
         free = self._free_lines()
-        next_due = ctx.ledger.next_due(self.plan.name, now=now)
+        next_due = ctx.ledger.next_due(self.plan.name)
         resends = [o.due for o in ctx.book.in_phase(Phase.RESEND) if o.due is not None]
         soonest = min([t for t in (next_due, *resends) if t is not None], default=None)
         self.follower.hungry = soonest is not None and soonest <= now and free <= 0
@@ -423,7 +427,11 @@ class Dispatcher:
         if busy or (soonest is not None and soonest <= now):
             self._idle_since = None
             return None, ctx.options.sync_interval
-        if ctx.book.awaited and not self._waited_enough(now):
+        if ctx.book.awaited and (
+            ctx.ledger.retries_awaiting_analysis(self.plan.name) or not self._waited_enough(now)
+        ):
+            # a retry waits for its call's analysis (at most until it is stuck), and the run
+            # waits a while for the analyses of finished leads
             return None, ctx.options.idle_sync_interval
         if soonest is None:
             return Ending.FINISHED, 0.0

@@ -1,0 +1,283 @@
+"""Run one simulated world: the real dispatcher, the real sandbox, a real ledger file, and a
+manual clock, all in one process with no socket and no wall-clock wait.
+
+The dialer runs as a sequence of *lives*. A life is what one ``dialer run``/``resume`` process
+does: it opens the ledger file and dispatches through the production path
+(:func:`dialer.campaign.dispatch`). A crash (at a loop step the scenario chose) ends a life
+the way SIGKILL would: its transport is cut (answers on their way are lost, the sandbox still
+carries out what reached it), its ledger connection is dropped (only what was committed
+stays), and its tasks are cancelled; all it knew in memory is gone. The next life starts from
+the ledger file alone. A life that ends "waiting" is followed by one started when the next lead
+is due, as a person running ``dialer resume`` later would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from dialer import campaign as ops
+from dialer.clock import ManualClock, ShiftedClock, run_virtual
+from dialer.config import Campaign
+from dialer.dispatch import Ending, RunOptions, RunResult
+from dialer.sandbox import AGENT_ID, FROM_NUMBERS, CallWindow, Faults, Sandbox, SandboxConfig
+from dialer.sandbox import Scenario as CallScenario
+from dialer.sandbox.inprocess import InProcessTransport
+from dialer.sandbox.server import IN_PROCESS_URL
+from dialer.sim.monitor import Monitor
+from dialer.sim.scenario import Event, SimScenario
+from dialer.store import Ledger
+from dialer.window import CallingWindow
+
+NAME = "sim"
+#: Lives a world may take before the simulation says it never finishes.
+MAX_LIVES = 60
+
+
+@dataclass
+class SimResult:
+    """What one world came to."""
+
+    scenario: SimScenario
+    statuses: Counter[str]
+    lives: int = 0
+    crashes: int = 0
+    posts: int = 0
+    requests: int = 0
+    legs: int = 0
+    steps: int = 0
+    endings: list[str] = field(default_factory=list)
+    virtual_seconds: float = 0.0
+
+
+class _Life:
+    """One dialer process: its ledger connection, its transport and its task."""
+
+    def __init__(self, ledger: Ledger, transport: InProcessTransport) -> None:
+        self.ledger = ledger
+        self.transport = transport
+        self.task: asyncio.Task[RunResult] | None = None
+        self.killed = False
+
+    def kill(self) -> None:
+        """SIGKILL: no answer reaches it, nothing more is written, its tasks stop."""
+        self.killed = True
+        self.transport.sever()
+        self.ledger.close()
+        if self.task is not None:
+            self.task.cancel()
+
+
+class Simulation:
+    """One world (see the module docstring)."""
+
+    def __init__(self, scenario: SimScenario, folder: Path) -> None:
+        self.scenario = scenario
+        self.folder = folder
+        self.clock = ManualClock(scenario.start)
+        self.sandbox = Sandbox(_sandbox_config(scenario), clock=self.clock)
+        self.campaign = _campaign(scenario, folder)
+        window = CallingWindow.from_config(self.campaign.window) if self.campaign.window else None
+        self.monitor = Monitor(scenario, self.sandbox, window=window, agent_id=AGENT_ID)
+        self.result = SimResult(scenario, Counter())
+        self._crashes = list(scenario.crashes)
+        self._life: _Life | None = None
+        self._steps = 0
+
+    def run(self) -> SimResult:
+        """Run the world to its end (raises :class:`PromiseBroken` on a broken promise)."""
+        run_virtual(self._main(), self.clock, on_step=self._on_step)
+        return self.result
+
+    def _on_step(self) -> None:
+        self._steps += 1
+        self.monitor.step()
+        if self._crashes and self._steps >= self._crashes[0] and self._life is not None:
+            self._crashes.pop(0)
+            if not self._life.killed:
+                self.result.crashes += 1
+                self._life.kill()
+
+    async def _main(self) -> None:
+        await self.sandbox.start(listen=False)
+        self._schedule_events()
+        self._import()
+        try:
+            await self._lives()
+        finally:
+            await self.sandbox.stop()
+        with Ledger(self.folder / "ledger.db") as ledger:
+            self.result.statuses = self.monitor.end(ledger, NAME)
+        self.result.posts = self.monitor.posts
+        self.result.requests = self.monitor.requests
+        self.result.legs = len(self.sandbox.carrier_legs)
+        self.result.steps = self._steps
+        self.result.virtual_seconds = self.clock.elapsed
+
+    async def _lives(self) -> None:
+        deadline = self.clock.now() + self.scenario.horizon
+        while self.result.lives < MAX_LIVES and self.clock.now() < deadline:
+            self.result.lives += 1
+            result = await self._one_life()
+            if result is None:
+                continue  # killed: the next life picks up from the ledger
+            self.result.endings.append(result.ending.value)
+            if result.ending == Ending.FINISHED:
+                return
+            await self._wait_for(result)
+        if self.result.lives >= MAX_LIVES:
+            raise AssertionError(f"the campaign did not finish in {MAX_LIVES} runs")
+
+    async def _one_life(self) -> RunResult | None:
+        ledger = Ledger(self.folder / "ledger.db")
+        life = _Life(ledger, InProcessTransport(self.monitor.serve))
+        self._life = life
+        connection = ops.Connection(
+            IN_PROCESS_URL,
+            self.sandbox.api_key,
+            ShiftedClock(self.clock, timedelta(seconds=self.scenario.skew_seconds)),
+            account="sim",
+            transport=life.transport,
+        )
+        options = RunOptions(
+            seed=self.scenario.seed * 1000 + self.result.lives,
+            max_wait=timedelta(hours=2),
+            progress_interval=1e9,
+        )
+        record = ledger.campaign(NAME)
+        assert record is not None
+        life.task = asyncio.create_task(
+            ops.dispatch(record, ledger=ledger, connection=connection, options=options)
+        )
+        try:
+            return await life.task
+        except BaseException:
+            if not life.killed:
+                raise
+            return None
+        finally:
+            if not life.killed:
+                ledger.close()
+
+    async def _wait_for(self, result: RunResult) -> None:
+        """Resume when the next lead is due (or a minute later: a stop, a cache refresh)."""
+        due = result.next_due
+        wait = 60.0 if due is None else max(60.0, (due - self.clock.now()).total_seconds())
+        await self.clock.sleep(wait)
+
+    # -- the world ----------------------------------------------------------------------------
+
+    def _import(self) -> None:
+        """The campaign and its leads, straight into the ledger (intake is tested elsewhere)."""
+        rows = [
+            (i + 1, phone, phone, zones, "pending", "", "[]")
+            for i, (phone, zones) in enumerate(
+                zip(self.scenario.phones, self.scenario.zones, strict=True)
+            )
+        ]
+        with Ledger(self.folder / "ledger.db") as ledger:
+            ledger.create_campaign(
+                name=NAME,
+                agent_id=AGENT_ID,
+                settings=self.campaign.model_dump(mode="json", by_alias=True),
+                campaign_file=None,
+                leads_file="sim.csv",
+                leads_sha256="sim",
+                variable_names=[],
+                metadata_names=[],
+                rows=rows,
+                now=self.clock.now(),
+            )
+        for phone in self.scenario.dnc_at_start:
+            self.sandbox.add_dnc(phone, reason="listed before the campaign")
+
+    def _schedule_events(self) -> None:
+        start = self.clock.time()
+        for event in self.scenario.events:
+            self.sandbox.scheduler.at(start + event.at, lambda e=event: self._happen(e))
+
+    def _happen(self, event: Event) -> None:
+        if event.kind == "rate_limit":
+            self.sandbox.set_rate_limit(int(event.value))
+            self.monitor.limit_lowered()
+        elif event.kind == "capacity":
+            self.sandbox.config.capacity = int(event.value)
+            self.monitor.capacity_lowered()
+        elif event.kind == "storm":
+            self.sandbox.faults.rate_429_storm += int(event.value)
+        elif event.kind == "dnc_add":
+            self.sandbox.add_dnc(str(event.value), reason="asked during the campaign")
+        elif event.kind == "faults_off":
+            for name in ("server_error_rate", "lost_answer_rate", "drop_connection_rate"):
+                setattr(self.sandbox.faults, name, 0.0)
+
+
+def _sandbox_config(scenario: SimScenario) -> SandboxConfig:
+    calls = CallScenario(
+        weights=dict(scenario.weights),
+        ring_seconds=scenario.ring_seconds,
+        talk_seconds=scenario.talk_seconds,
+        analysis_seconds=scenario.analysis_seconds,
+        analysis_failed_rate=scenario.analysis_failed_rate,
+        analysis_stuck_rate=scenario.analysis_stuck_rate,
+        no_transcript_rate=0.0,
+        handed_back_rate=scenario.handed_back_rate,
+    )
+    faults = Faults(
+        server_error_rate=scenario.server_error_rate,
+        lost_answer_rate=scenario.lost_answer_rate,
+        drop_connection_rate=scenario.drop_rate,
+        latency_seconds=scenario.latency_seconds,
+        paths=scenario.fault_paths,
+    )
+    return SandboxConfig(
+        rate_limit=scenario.api_rate_limit,
+        capacity=scenario.capacity,
+        scenario=calls,
+        seed=scenario.seed,
+        faults=faults,
+        call_window=_workspace_window() if scenario.workspace_window else None,
+        opt_out_adds_dnc=True,
+    )
+
+
+def _workspace_window() -> CallWindow:
+    """The platform's own seeded window (its 202 ``scheduled`` answers)."""
+    return CallWindow()
+
+
+def _campaign(scenario: SimScenario, folder: Path) -> Campaign:
+    data: dict[str, Any] = {
+        "name": NAME,
+        "agent_id": AGENT_ID,
+        "from": FROM_NUMBERS[0],
+        "leads": str(folder / "sim.csv"),
+        "columns": {"phone": "Phone"},
+        "pacing": {
+            "max_live_calls": scenario.max_live_calls,
+            "requests_per_minute": scenario.requests_per_minute,
+        },
+        "retry": {
+            "statuses": list(scenario.retry_statuses),
+            "max_attempts": scenario.max_attempts,
+            "delays_minutes": list(scenario.delays_minutes),
+        },
+        "dnc": {
+            "max_age_minutes": scenario.dnc_max_age_minutes,
+            "add_on_opt_out": scenario.add_on_opt_out,
+        },
+    }
+    if scenario.window is not None:
+        data["window"] = dict(scenario.window)
+    return Campaign.model_validate(data)
+
+
+def simulate(scenario: SimScenario) -> SimResult:
+    """Run one world in a fresh temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="dialer-sim-") as folder:
+        return Simulation(scenario, Path(folder)).run()
