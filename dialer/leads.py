@@ -30,7 +30,7 @@ from dialer.errors import InputError
 from dialer.models import LeadStatus
 from dialer.window import zone_for_region, zones_for_numbers
 
-__all__ = ["classify", "load_leads", "read_sheet", "summarize"]
+__all__ = ["classify", "load_leads", "read_sheet"]
 
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
@@ -40,7 +40,6 @@ _SNIFF_BYTES = 64 * 1024
 MAX_SHEET_BYTES = 256 * 1024 * 1024
 #: A workbook is a zip: the parts it says it unpacks to are capped too (zip bombs).
 MAX_WORKBOOK_UNPACKED = 512 * 1024 * 1024
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\u061c\ufeff\u00a0]")
 _DATA_LIKE = re.compile(r"[+0-9()\-\s.']{6,}")
 
 
@@ -117,8 +116,11 @@ def _with_header(grid: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 
 def clean_header(text: str) -> str:
-    """A header as a person reads it: no invisible marks or padding (case is kept)."""
-    return " ".join(_INVISIBLE.sub(" ", text).split())
+    """A header as a person reads it: no invisible marks or padding (case is kept).
+
+    No-break spaces count as spaces (``str.split`` splits on them).
+    """
+    return " ".join(phones.INVISIBLE.sub("", text).split())
 
 
 # --------------------------------------------------------------------------- CSV
@@ -423,21 +425,3 @@ def _zones(numbers: pd.Series, campaign: Campaign) -> pd.Series:
     pinned = campaign.window.pinned_zone if campaign.window else None
     default = zone_for_region(campaign.default_region)
     return zones_for_numbers(numbers, pinned=pinned, default_zone=default)
-
-
-def summarize(frame: pd.DataFrame) -> dict[str, int]:
-    """Counts for a person: rows, valid numbers, invalid (and by reason), duplicates, DNC, to call.
-
-    Keys: ``rows``, ``valid``, ``invalid``, ``invalid:<reason>`` for each reason seen,
-    ``duplicate``, ``dnc_blocked``, ``to_call``.
-    """
-    status = frame["status"]
-    counts = {"rows": len(frame), "valid": int((frame["phone"] != "").sum())}
-    invalid = frame.loc[status == LeadStatus.INVALID.value, "reason"]
-    counts["invalid"] = len(invalid)
-    for why, n in invalid.value_counts().sort_index().items():
-        counts[f"invalid:{why}"] = int(n)
-    counts["duplicate"] = int((status == LeadStatus.DUPLICATE.value).sum())
-    counts["dnc_blocked"] = int((status == LeadStatus.DNC_BLOCKED.value).sum())
-    counts["to_call"] = int((status == LeadStatus.PENDING.value).sum())
-    return counts

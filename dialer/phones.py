@@ -33,6 +33,7 @@ from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumber, Phone
 from dialer.models import InvalidReason
 
 __all__ = [
+    "INVISIBLE",
     "api_accepts",
     "clean",
     "mask",
@@ -44,8 +45,10 @@ __all__ = [
 
 BoolArray = npt.NDArray[np.bool_]
 
-#: Invisible marks that ride along when numbers are copied from RTL documents or web pages.
-_INVISIBLE = "[\u200b-\u200f\u202a-\u202e\u2060-\u2069\u061c\ufeff\u00ad]"
+#: Invisible marks that ride along when text is copied from RTL documents or web pages:
+#: zero-width spaces and joiners, direction marks and embeddings, word joiners and isolates,
+#: the Arabic letter mark, the BOM and the soft hyphen. One set for numbers and headers.
+INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\u061c\ufeff\u00ad]")
 #: What an Excel cell holding a number turns into as text: ``501234567.0``.
 _EXCEL_FLOAT = r"^[ \t]*([0-9]+)\.0+[ \t]*$"
 #: ``+44 (0)20 ...``: the national trunk prefix in brackets, which must not be dialled.
@@ -56,7 +59,6 @@ _EXCEL_SCIENTIFIC = re.compile(r"[0-9](?:\.[0-9]+)?[eE]\+?[0-9]{1,2}")
 _DIGITS_ONLY = r"^\+?[0-9]{1,17}$"
 _API_RULE = re.compile(r"\+[1-9][0-9]{7,14}")
 
-_INVISIBLE_RE = re.compile(_INVISIBLE)
 _EXCEL_FLOAT_RE = re.compile(_EXCEL_FLOAT)
 _TRUNK_RE = re.compile(_TRUNK_IN_BRACKETS)
 _SEPARATORS_RE = re.compile(_SEPARATORS)
@@ -79,7 +81,7 @@ _POSSIBLE = (
 
 def clean(raw: str) -> str:
     """The typed text without decoration: marks, separators, spreadsheet damage removed."""
-    text = _INVISIBLE_RE.sub("", raw)
+    text = INVISIBLE.sub("", raw)
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
     text = _EXCEL_FLOAT_RE.sub(r"\1", text)
@@ -255,7 +257,7 @@ def _clean_arrow(text: pa.Array) -> pa.Array:
     text = text.cast(pa.string())
     non_ascii = pc.invert(pc.string_is_ascii(text))
     if pc.any(non_ascii).as_py():
-        odd = pc.replace_substring_regex(text.filter(non_ascii), _INVISIBLE, "")
+        odd = pc.replace_substring_regex(text.filter(non_ascii), INVISIBLE.pattern, "")
         odd = pc.utf8_normalize(odd, form="NFKC")
         text = pc.replace_with_mask(text, non_ascii, odd)
     text = _where_contains(text, ".", _EXCEL_FLOAT, r"\1")
