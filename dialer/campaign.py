@@ -130,9 +130,9 @@ async def ensure_fresh_dnc(
 ) -> None:
     """Refresh the cache when older than ``max_age``; refuse to go on with a stale one."""
     fetched = ledger.dnc_fetched_at(account)
-    if fetched is not None and now - fetched <= max_age:
+    if is_fresh(fetched, now=now, max_age=max_age):
         return
-    age = "never fetched" if fetched is None else f"fetched {_ago(now - fetched)} ago"
+    age = _age_text(fetched, now)
     if client is None:
         raise DncStaleError(
             f"the DNC list for {account} is {age} and no API key is set to refresh it; "
@@ -149,6 +149,24 @@ async def ensure_fresh_dnc(
         raise DncStaleError(
             f"the DNC list for {account} is {age} and cannot be refreshed: {error}; try again later"
         ) from error
+
+
+def is_fresh(fetched: datetime | None, *, now: datetime, max_age: timedelta) -> bool:
+    """Whether a DNC cache fetched at ``fetched`` may still be used at ``now``.
+
+    A fetch time in the future (a clock that was ahead, or moved back since) proves nothing
+    about the cache's age, so it counts as stale and the list is fetched again.
+    """
+    return fetched is not None and timedelta(0) <= now - fetched <= max_age
+
+
+def _age_text(fetched: datetime | None, now: datetime) -> str:
+    """How old the cache is, in words, for a refusal message."""
+    if fetched is None:
+        return "never fetched"
+    if fetched > now:
+        return f"stamped {_ago(fetched - now)} in the future"
+    return f"fetched {_ago(now - fetched)} ago"
 
 
 def dnc_index(ledger: Ledger, campaign: Campaign, *, account: str) -> DncIndex:
@@ -177,8 +195,7 @@ async def fresh_dnc_index(
     """The DNC index, after refreshing the cache if it is older than the campaign allows
     (the API is asked only then)."""
     max_age = timedelta(minutes=campaign.dnc.max_age_minutes)
-    fetched = ledger.dnc_fetched_at(connection.account)
-    if fetched is None or now - fetched > max_age:
+    if not is_fresh(ledger.dnc_fetched_at(connection.account), now=now, max_age=max_age):
         async with open_client(
             connection, requests_per_minute=campaign.pacing.requests_per_minute
         ) as client:
