@@ -28,7 +28,13 @@ import pandas as pd
 import phonenumbers
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
-from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumber, PhoneNumberFormat
+from phonenumbers import (
+    NumberParseException,
+    PhoneMetadata,
+    PhoneNumber,
+    PhoneNumberFormat,
+    PhoneNumberType,
+)
 
 from dialer.models import InvalidReason
 
@@ -36,6 +42,7 @@ __all__ = [
     "INVISIBLE",
     "api_accepts",
     "clean",
+    "geographic",
     "mask",
     "normalize",
     "normalize_column",
@@ -539,12 +546,17 @@ class _RegionRule:
     leading: str | None
     general: _Desc | None
     types: tuple[_Desc, ...]
+    placed_by_country: tuple[_Desc, ...]  # the types phonenumbers tests before fixed lines
+    fixed_line: _Desc | None
+    mobile: _Desc | None
 
     @classmethod
     def of(cls, meta: PhoneMetadata, *, shared: bool) -> _RegionRule:
         leading = f"^(?:{meta.leading_digits})" if shared and meta.leading_digits else None
         types = tuple(d for d in (_desc(getattr(meta, t)) for t in _TYPES) if d)
-        return cls(leading, _desc(meta.general_desc), types)
+        others = tuple(d for d in (_desc(getattr(meta, t)) for t in _TYPES[2:]) if d)
+        fixed, mobile = _desc(meta.fixed_line), _desc(meta.mobile)
+        return cls(leading, _desc(meta.general_desc), types, others, fixed, mobile)
 
     def claims(self, national: pa.Array) -> BoolArray:
         """Rows this region claims before it looks at validity (by leading digits)."""
@@ -565,6 +577,26 @@ class _RegionRule:
                 break
             found[rows] = _matches(national.take(pa.array(rows)), lengths[rows], desc)
         return valid & found
+
+    def geographic(self, national: pa.Array, *, mobiles: bool) -> BoolArray:
+        """Rows (valid numbers of this region) whose type phonenumbers places by prefix.
+
+        ``_number_type_helper``'s order: premium rate, toll-free, shared cost, VoIP, personal,
+        pager, UAN and voicemail come first and are placed by country; then a fixed line is
+        geographic; a mobile only where ``mobiles`` (phonenumbers' geographic-mobile
+        countries).
+        """
+        lengths = pc.utf8_length(national).to_numpy(zero_copy_only=False).astype(np.int64)
+        geo = np.zeros(len(national), dtype=bool)
+        for desc in (self.fixed_line, self.mobile if mobiles else None):
+            if desc is not None:
+                geo |= _matches(national, lengths, desc)
+        for desc in self.placed_by_country:
+            rows = np.flatnonzero(geo)
+            if not len(rows):
+                break
+            geo[rows] = ~_matches(national.take(pa.array(rows)), lengths[rows], desc)
+        return geo
 
 
 class _CountryValidator:
@@ -602,6 +634,37 @@ class _CountryValidator:
             open_rows[rows[claimed if rule.leading else accepted]] = False
         return valid
 
+    def geographic(self, national: pa.Array) -> BoolArray:
+        """Per valid national number: placed by its own prefix (see :func:`geographic`)."""
+        mobiles = phonenumbers.is_number_type_geographical(PhoneNumberType.MOBILE, self.code)
+        if self.exact:
+            try:
+                return self._geographic_vectorized(national, mobiles=mobiles)
+            except pa.ArrowInvalid:
+                self.exact = False
+        return np.fromiter(
+            (_geographic_one(self.code, n) for n in national.to_pylist()),
+            dtype=bool,
+            count=len(national),
+        )
+
+    def _geographic_vectorized(self, national: pa.Array, *, mobiles: bool) -> BoolArray:
+        """The region that owns each number (as in :meth:`_vectorized`) judges its type."""
+        geo = np.zeros(len(national), dtype=bool)
+        open_rows = np.ones(len(national), dtype=bool)
+        for rule in self.rules:
+            rows = np.flatnonzero(open_rows)
+            if not len(rows):
+                break
+            subset = national.take(pa.array(rows))
+            owned = rule.claims(subset)
+            if rule.leading is None:
+                owned[owned] = rule.accepts(subset.filter(pa.array(owned)))
+            mine = rows[owned]
+            geo[mine] = rule.geographic(subset.filter(pa.array(owned)), mobiles=mobiles)
+            open_rows[mine] = False
+        return geo
+
     def _one_by_one(self, national: pa.Array) -> BoolArray:
         numbers = [
             PhoneNumber(country_code=self.code, national_number=int(n))
@@ -613,6 +676,25 @@ class _CountryValidator:
 
 
 _Desc = tuple[tuple[int, ...], str]
+
+
+def _geographic_one(code: int, national: str) -> bool:
+    """:func:`geographic` for one number, by phonenumbers itself (the slow fallback)."""
+    number = phonenumbers.parse(f"+{code}{national}")
+    kind = phonenumbers.number_type(number)
+    return bool(phonenumbers.is_number_type_geographical(kind, code))
+
+
+def geographic(country_code: int, national: pa.Array) -> BoolArray:
+    """Per valid number of ``country_code`` (national significant numbers): whether
+    phonenumbers places it by its own prefix rather than by its whole country.
+
+    This is the type test of ``timezone.time_zones_for_number``: fixed lines are placed by
+    prefix; mobiles only in the few countries whose mobile prefixes are geographic (e.g.
+    Brazil, Mexico, China); toll-free, premium, VoIP and the like never are. Vectorized
+    like the validity check, without ``parse``.
+    """
+    return _validator(country_code).geographic(national)
 
 
 def _desc(desc: phonenumbers.PhoneNumberDesc | None) -> _Desc | None:
