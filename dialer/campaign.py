@@ -33,7 +33,8 @@ from dialer.store import CampaignRecord, Ledger
 from dialer.window import CallingWindow
 
 DEFAULT_BASE_URL = "https://api.goyappr.com"
-STATUS_COLUMNS = ["row", "phone_raw", "phone", "status", "reason"]
+#: The per-row CSV of ``validate``; ``zones`` is the zone set each lead was judged in.
+STATUS_COLUMNS = ["row", "phone_raw", "phone", "status", "reason", "zones"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,17 +427,19 @@ async def validate_campaign(
     index = await fresh_dnc_index(ledger, campaign, connection=connection, now=now)
     frame = classify_campaign(campaign, ledger=ledger, index=index, now=now, leads=leads)
     target = out or Path(f"{campaign.name}.validation.csv")
-    return validation_summary(frame, campaign, now=now), frame[STATUS_COLUMNS], target
+    statuses = frame.rename(columns={"timezone": "zones"})[STATUS_COLUMNS]
+    return validation_summary(frame, campaign, now=now), statuses, target
 
 
 def validation_summary(frame: pd.DataFrame, campaign: Campaign, *, now: datetime) -> dict[str, int]:
     """Rows read, and leads per intake status, with invalid split by reason and the pending
-    split into callable now / outside their calling window now."""
+    split into callable now / outside their calling window now (closed in at least one of
+    the zones the lead may be in)."""
     summary: dict[str, int] = {"rows read": len(frame)}
     status = frame["status"]
     for reason, n in frame.loc[status == "invalid", "reason"].value_counts().items():
         summary[f"invalid: {reason}"] = int(n)
-    for name in ("duplicate", "dnc_blocked"):
+    for name in ("duplicate", "dnc_blocked", "no_window"):
         summary[name] = int((status == name).sum())
     pending = frame.loc[status == "pending", "timezone"]
     closed = 0

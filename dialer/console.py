@@ -38,6 +38,7 @@ STATUS_ORDER = [
     "rejected",
     "exhausted",
     "dnc_blocked",
+    "no_window",
     "duplicate",
     "invalid",
 ]

@@ -28,7 +28,13 @@ from dialer.config import Campaign
 from dialer.dnc import DncIndex
 from dialer.errors import InputError
 from dialer.models import LeadStatus
-from dialer.window import zone_for_region, zones_for_numbers
+from dialer.window import (
+    CallingWindow,
+    never_open_reason,
+    zone_for_region,
+    zone_name,
+    zones_for_numbers,
+)
 
 __all__ = ["classify", "load_leads", "read_sheet"]
 
@@ -281,11 +287,13 @@ def _cell_text(cell: Any) -> str:
 
 
 def load_leads(campaign: Campaign, *, path: Path | None = None) -> pd.DataFrame:
-    """The campaign's sheet as ``row, phone_raw, region, var.<Name>…, meta.<key>…``.
+    """The campaign's sheet as ``row, phone_raw, region[, timezone_raw], var.<Name>…,
+    meta.<key>…``.
 
     ``row`` is the 1-based data row (header excluded). ``region`` is the row's country
     column read as a region code, else the campaign's default; unknown countries are ``ZZ``
-    so only numbers written with a country code can pass.
+    so only numbers written with a country code can pass. ``timezone_raw`` is the row's
+    ``[columns] timezone`` cell, when the campaign names that column.
     """
     source = path or campaign.leads
     sheet = read_sheet(source, sheet=campaign.sheet)
@@ -293,6 +301,8 @@ def load_leads(campaign: Campaign, *, path: Path | None = None) -> pd.DataFrame:
     frame = pd.DataFrame({"row": np.arange(1, len(sheet) + 1, dtype=np.int64)})
     frame["phone_raw"] = _column(sheet, columns.phone, "phone", source)
     frame["region"] = _regions(sheet, campaign, source)
+    if columns.timezone is not None:
+        frame["timezone_raw"] = _column(sheet, columns.timezone, "timezone", source)
     for name, header in columns.variables.items():
         frame[f"var.{name}"] = _column(sheet, header, f"variables.{name}", source)
     for key, header in columns.metadata.items():
@@ -353,8 +363,11 @@ def classify(
 ) -> pd.DataFrame:
     """Add ``phone``, ``status``, ``reason`` and ``timezone`` to :func:`load_leads`' frame.
 
-    ``cooldown`` maps a number to the campaign that called it within ``[dedupe]
-    cooldown_days``; the caller (the ledger) decides which numbers those are.
+    ``timezone`` is the lead's zone set (see :mod:`dialer.window`): the row's own zone cell,
+    else the campaign's pinned zone, else every zone the number may ring in. A lead whose
+    window is never open in all of them at once is ``no_window``. ``cooldown`` maps a number
+    to the campaign that called it within ``[dedupe] cooldown_days``; the caller (the
+    ledger) decides which numbers those are.
     """
     regions = frame["region"] if (frame["region"] != campaign.default_region).any() else None
     numbers = phones.normalize_column(
@@ -368,13 +381,36 @@ def classify(
     status = np.where(numbers["reason"] == "", LeadStatus.PENDING.value, LeadStatus.INVALID.value)
     reason = numbers["reason"].to_numpy(dtype=object)
     status = status.astype(object)
+    pins = _row_zones(frame, status, reason)
     _mark_duplicates(out, status, reason)
     _mark_cooldown(out, status, reason, cooldown or {}, campaign)
     _mark_dnc(out, status, reason, dnc, campaign.agent_id, now)
+    zones = _zones(out["phone"], campaign, pins)
+    _mark_no_window(zones, status, reason, campaign, now)
     out["status"] = pd.Series(status, index=out.index, dtype="str")
     out["reason"] = pd.Series(reason, index=out.index, dtype="str")
-    out["timezone"] = _zones(out["phone"], campaign)
+    out["timezone"] = zones
     return out
+
+
+def _row_zones(frame: pd.DataFrame, status: Any, reason: Any) -> pd.Series | None:
+    """Each row's own zone from its ``[columns] timezone`` cell, canonical ("" = automatic).
+
+    A cell that names no zone makes the row ``invalid`` (unless its number already did),
+    with the value in the reason; its zone is "".
+    """
+    if "timezone_raw" not in frame:
+        return None
+    cells = frame["timezone_raw"]
+    names = {cell: zone_name(cell) if cell.strip() else "" for cell in cells.unique().tolist()}
+    pins = cells.map(names).astype("str")  # NaN for a cell that names no zone
+    unknown = np.flatnonzero((status == LeadStatus.PENDING.value) & pins.isna().to_numpy())
+    status[unknown] = LeadStatus.INVALID.value
+    reason[unknown] = [
+        f"timezone: {cell!r} is not a time zone name or UTC offset"
+        for cell in cells.iloc[unknown].tolist()
+    ]
+    return pins
 
 
 def _mark_duplicates(frame: pd.DataFrame, status: Any, reason: Any) -> None:
@@ -420,8 +456,31 @@ def _mark_dnc(
     reason[pending[hit]] = why[hit]
 
 
-def _zones(numbers: pd.Series, campaign: Campaign) -> pd.Series:
-    """Each valid number's calling-window zone ("" for invalid rows)."""
+def _zones(numbers: pd.Series, campaign: Campaign, pins: pd.Series | None) -> pd.Series:
+    """Each valid number's zone set ("" for rows without a number): the row's own zone,
+    else the campaign's pinned one, else the number's."""
     pinned = campaign.window.pinned_zone if campaign.window else None
     default = zone_for_region(campaign.default_region)
-    return zones_for_numbers(numbers, pinned=pinned, default_zone=default)
+    zones = zones_for_numbers(numbers, pinned=pinned, default_zone=default)
+    if pins is None:
+        return zones
+    return zones.where((pins == "") | (numbers == ""), pins).fillna("")
+
+
+def _mark_no_window(
+    zones: pd.Series, status: Any, reason: Any, campaign: Campaign, now: datetime
+) -> None:
+    """Leads whose window is never open in all their zones at once: ``no_window``, final.
+
+    Decided once per distinct zone set; no call is ever made for these leads.
+    """
+    if campaign.window is None:
+        return
+    window = CallingWindow.from_config(campaign.window)
+    pending = np.flatnonzero(status == LeadStatus.PENDING.value)
+    codes, distinct = pd.factorize(zones.iloc[pending])
+    for code, zone_set in enumerate(distinct.tolist()):
+        if window.next_opening(zone_set, now) is None:
+            rows = pending[codes == code]
+            status[rows] = LeadStatus.NO_WINDOW.value
+            reason[rows] = never_open_reason(zone_set)
