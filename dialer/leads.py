@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from charset_normalizer import from_bytes
 
-from dialer import phones
+from dialer import charsets, phones
+from dialer.charsets import Choice
 from dialer.config import Campaign
 from dialer.dnc import DncIndex
 from dialer.errors import InputError
@@ -52,9 +52,13 @@ _DATA_LIKE = re.compile(r"[+0-9()\-\s.']{6,}")
 # --------------------------------------------------------------------------- reading
 
 
-def read_sheet(path: Path, *, sheet: str | None = None) -> pd.DataFrame:
+def read_sheet(
+    path: Path, *, sheet: str | None = None, encoding: str | None = None
+) -> pd.DataFrame:
     """Every cell of a CSV or workbook as text ("" for blank); headers cleaned of stray marks.
 
+    A CSV's encoding is detected (:mod:`dialer.charsets`) unless ``encoding`` names it; the
+    frame's ``attrs["encoding"]`` says which was used (e.g. ``windows-1252 (detected)``).
     Raises InputError naming the file for anything that stops the whole sheet from being
     read: missing, empty, binary, unknown type, missing sheet, no header row.
     """
@@ -63,8 +67,12 @@ def read_sheet(path: Path, *, sheet: str | None = None) -> pd.DataFrame:
         known = ", ".join(sorted(CSV_SUFFIXES | WORKBOOK_SUFFIXES))
         raise InputError(f"{path}: unknown file type {suffix or '(none)'!r}; use one of {known}")
     _check_file(path)
-    grid = _read_workbook(path, sheet) if suffix in WORKBOOK_SUFFIXES else _read_csv(path)
-    return _with_header(grid, path)
+    if suffix in WORKBOOK_SUFFIXES:
+        return _with_header(_read_workbook(path, sheet), path)
+    grid, choice = _read_csv(path, encoding)
+    frame = _with_header(grid, path)
+    frame.attrs["encoding"] = str(choice)
+    return frame
 
 
 def _check_file(path: Path) -> None:
@@ -132,20 +140,32 @@ def clean_header(text: str) -> str:
 # --------------------------------------------------------------------------- CSV
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    """A CSV file as a headerless grid of text, whatever its encoding and delimiter."""
+def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, Choice]:
+    """A CSV file as a headerless grid of text, whatever its encoding and delimiter.
+
+    ``encoding`` (a codec name) overrides detection. UTF-8 bytes go to the parser as they
+    are; other encodings are decoded and re-encoded as UTF-8 first.
+    """
     data = _read_bytes(path)
-    text = _decode(data, path)
-    delimiter = _delimiter(text[:_SNIFF_BYTES], path)
-    utf8 = text.encode("utf-8")
+    choice = Choice(encoding, "as given") if encoding else _detected(data, path)
+    utf8 = (
+        data if choice.codec in _UTF8 and choice.how == "detected" else _to_utf8(data, choice, path)
+    )
+    del data  # the sheet may be large: keep one copy of it
+    head = utf8[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
+    delimiter = _delimiter(head, path)
     try:
-        return _parse_csv(utf8, delimiter, engine="pyarrow")
+        return _parse_csv(utf8, delimiter, engine="pyarrow"), choice
     except (pd.errors.ParserError, ValueError):
         pass
     try:
-        return _parse_csv(utf8, delimiter, engine="c")
+        return _parse_csv(utf8, delimiter, engine="c"), choice
     except (pd.errors.ParserError, ValueError):
-        return _parse_ragged(utf8, delimiter, path)
+        return _parse_ragged(utf8, delimiter, path), choice
+
+
+_UTF8 = frozenset({"utf-8", "utf-8-sig"})
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -163,30 +183,30 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+def _detected(data: bytes, path: Path) -> Choice:
+    """The encoding :func:`dialer.charsets.detect` finds; an InputError if it finds none."""
+    codec = charsets.detect(data)
+    if codec is None:
+        raise InputError(
+            f"{path}: cannot tell the text encoding; save the sheet as CSV UTF-8, or name "
+            "the encoding with --encoding (or the campaign's encoding key)"
+        )
+    return Choice(codec, "detected")
 
 
-def _decode(data: bytes, path: Path) -> str:
-    """Text from bytes: BOMs first, then UTF-8, Windows-1255 (Hebrew), then a detector."""
-    if data.startswith(_UTF16_BOMS):
-        return data.decode("utf-16", errors="replace")
+def _to_utf8(data: bytes, choice: Choice, path: Path) -> bytes:
+    """The text re-encoded as UTF-8. A detected code page replaces a stray undefined byte;
+    an encoding the user named must read every byte, or the error says where it fails."""
+    errors = "replace" if choice.how == "detected" else "strict"
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    if _looks_hebrew_1255(data):
-        return data.decode("cp1255", errors="replace")
-    best = from_bytes(data[: 4 * _SNIFF_BYTES]).best()
-    if best is None:
-        raise InputError(f"{path}: cannot tell the text encoding; save the sheet as UTF-8 CSV")
-    return data.decode(best.encoding, errors="replace")
-
-
-def _looks_hebrew_1255(data: bytes) -> bool:
-    """Windows-1255: most high bytes are Hebrew letters (0xE0-0xFA)."""
-    high = np.frombuffer(data[: 4 * _SNIFF_BYTES], dtype=np.uint8)
-    high = high[high >= 0x80]
-    return len(high) > 0 and float(np.mean((high >= 0xE0) & (high <= 0xFA))) > 0.6
+        return data.decode(choice.codec, errors=errors).encode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"{path}: cannot be read as {charsets.label(choice.codec)} (byte "
+            f"0x{data[exc.start]:02x} on line {line}); check the encoding you named "
+            "(--encoding, or the campaign's encoding key)"
+        ) from None
 
 
 def _delimiter(sample: str, path: Path) -> str:
@@ -286,17 +306,20 @@ def _cell_text(cell: Any) -> str:
 # --------------------------------------------------------------------------- mapping
 
 
-def load_leads(campaign: Campaign, *, path: Path | None = None) -> pd.DataFrame:
+def load_leads(
+    campaign: Campaign, *, path: Path | None = None, encoding: str | None = None
+) -> pd.DataFrame:
     """The campaign's sheet as ``row, phone_raw, region[, timezone_raw], var.<Name>…,
     meta.<key>…``.
 
     ``row`` is the 1-based data row (header excluded). ``region`` is the row's country
     column read as a region code, else the campaign's default; unknown countries are ``ZZ``
     so only numbers written with a country code can pass. ``timezone_raw`` is the row's
-    ``[columns] timezone`` cell, when the campaign names that column.
+    ``[columns] timezone`` cell, when the campaign names that column. ``encoding`` (else the
+    campaign's ``encoding``) overrides detection; ``attrs["encoding"]`` says what was used.
     """
     source = path or campaign.leads
-    sheet = read_sheet(source, sheet=campaign.sheet)
+    sheet = read_sheet(source, sheet=campaign.sheet, encoding=encoding or campaign.encoding)
     columns = campaign.columns
     frame = pd.DataFrame({"row": np.arange(1, len(sheet) + 1, dtype=np.int64)})
     frame["phone_raw"] = _column(sheet, columns.phone, "phone", source)
@@ -307,6 +330,7 @@ def load_leads(campaign: Campaign, *, path: Path | None = None) -> pd.DataFrame:
         frame[f"var.{name}"] = _column(sheet, header, f"variables.{name}", source)
     for key, header in columns.metadata.items():
         frame[f"meta.{key}"] = _column(sheet, header, f"metadata.{key}", source)
+    frame.attrs["encoding"] = sheet.attrs.get("encoding")
     return frame
 
 
