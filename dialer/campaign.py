@@ -219,10 +219,17 @@ def file_sha256(path: Path) -> str:
 
 
 def classify_campaign(
-    campaign: Campaign, *, ledger: Ledger, index: DncIndex, now: datetime, leads: Path | None
+    campaign: Campaign,
+    *,
+    ledger: Ledger,
+    index: DncIndex,
+    now: datetime,
+    leads: Path | None,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
-    """Read, normalise, dedupe and screen every row; nothing is written."""
-    frame = load_leads(campaign, path=leads)
+    """Read, normalise, dedupe and screen every row; nothing is written. ``encoding``
+    (a codec name) overrides the campaign's and detection."""
+    frame = load_leads(campaign, path=leads, encoding=encoding)
     cooldown: dict[str, str] | None = None
     if campaign.dedupe.cooldown_days:
         since = now - timedelta(days=campaign.dedupe.cooldown_days)
@@ -373,6 +380,7 @@ async def prepare_run(
     ledger: Ledger,
     connection: Connection,
     leads: Path | None = None,
+    encoding: str | None = None,
 ) -> tuple[CampaignRecord, pd.DataFrame | None]:
     """Load the campaign file and import its sheet (or find it already imported)."""
     campaign = load_campaign(campaign_path)
@@ -382,7 +390,9 @@ async def prepare_run(
         return record, None
     now = connection.clock.now()
     index = await fresh_dnc_index(ledger, campaign, connection=connection, now=now)
-    frame = classify_campaign(campaign, ledger=ledger, index=index, now=now, leads=leads_file)
+    frame = classify_campaign(
+        campaign, ledger=ledger, index=index, now=now, leads=leads_file, encoding=encoding
+    )
     record = import_campaign(
         campaign,
         frame,
@@ -416,19 +426,24 @@ async def validate_campaign(
     connection: Connection,
     leads: Path | None = None,
     out: Path | None = None,
-) -> tuple[dict[str, int], pd.DataFrame, Path]:
+    encoding: str | None = None,
+) -> tuple[dict[str, int], pd.DataFrame, Path, str | None]:
     """Everything ``run`` does before the first call, without importing or calling.
 
-    Returns the summary counts, the per-row statuses (``STATUS_COLUMNS``) and where they
-    belong (``out``, or ``NAME.validation.csv``).
+    Returns the summary counts, the per-row statuses (``STATUS_COLUMNS``), where they
+    belong (``out``, or ``NAME.validation.csv``) and the encoding the sheet was read in
+    (``windows-1252 (detected)``; None for a workbook).
     """
     campaign = load_campaign(campaign_path)
     now = connection.clock.now()
     index = await fresh_dnc_index(ledger, campaign, connection=connection, now=now)
-    frame = classify_campaign(campaign, ledger=ledger, index=index, now=now, leads=leads)
+    frame = classify_campaign(
+        campaign, ledger=ledger, index=index, now=now, leads=leads, encoding=encoding
+    )
     target = out or Path(f"{campaign.name}.validation.csv")
     statuses = frame.rename(columns={"timezone": "zones"})[STATUS_COLUMNS]
-    return validation_summary(frame, campaign, now=now), statuses, target
+    summary = validation_summary(frame, campaign, now=now)
+    return summary, statuses, target, frame.attrs.get("encoding")
 
 
 def validation_summary(frame: pd.DataFrame, campaign: Campaign, *, now: datetime) -> dict[str, int]:

@@ -21,6 +21,7 @@ from rich.text import Text
 
 from dialer import __version__, reports
 from dialer import campaign as ops
+from dialer.config import codec_name
 from dialer.console import ProgressView, counts_table, ending_message
 from dialer.dispatch import Dispatcher, RunOptions, RunResult
 from dialer.errors import DialerError
@@ -79,6 +80,24 @@ def cli() -> None:
     """Run outbound-call campaigns on Yappr from a spreadsheet of leads."""
 
 
+encoding_option = click.option(
+    "--encoding",
+    metavar="NAME",
+    help="The sheet's text encoding (e.g. windows-1252); overrides detection and the "
+    "campaign's encoding key.",
+)
+
+
+def _codec(encoding: str | None) -> str | None:
+    """The ``--encoding`` value as a codec name; an unknown one is an error naming the flag."""
+    if encoding is None:
+        return None
+    try:
+        return codec_name(encoding)
+    except ValueError as error:
+        fail(f"--encoding: {error}")
+
+
 # -- validate -------------------------------------------------------------------------------
 
 
@@ -94,17 +113,29 @@ def cli() -> None:
 )
 @click.option("--sandbox", is_flag=True, help="Check DNC against the built-in sandbox.")
 @db_option
+@encoding_option
 def validate(
-    campaign_file: Path, leads: Path | None, out: Path | None, sandbox: bool, db_path: Path
+    campaign_file: Path,
+    leads: Path | None,
+    out: Path | None,
+    sandbox: bool,
+    db_path: Path,
+    encoding: str | None,
 ) -> None:
     """Preflight a campaign: read, normalise, dedupe, screen; place no call."""
+    codec = _codec(encoding)
     ledger = open_ledger(db_path)
     try:
-        summary, statuses, written = _guard(
+        summary, statuses, written, read_as = _guard(
             lambda: _with_connection(
                 sandbox,
                 lambda conn: ops.validate_campaign(
-                    campaign_file, ledger=ledger, connection=conn, leads=leads, out=out
+                    campaign_file,
+                    ledger=ledger,
+                    connection=conn,
+                    leads=leads,
+                    out=out,
+                    encoding=codec,
                 ),
             )
         )
@@ -114,6 +145,8 @@ def validate(
         reports.write_status_csv(statuses, written)
     except DialerError as error:
         fail(str(error), error.exit_code)
+    if read_as:
+        console.print(f"encoding: {read_as}")
     console.print(counts_table(f"validate {campaign_file}", summary))
     console.print(f"Per-row statuses written to {written}")
 
@@ -169,6 +202,7 @@ def _sandbox_flags(func: Callable[..., Any]) -> Callable[..., Any]:
 @max_wait_option
 @sync_option
 @_sandbox_flags
+@encoding_option
 def run(
     campaign_file: Path,
     leads: Path | None,
@@ -177,6 +211,7 @@ def run(
     sync_interval: float,
     sandbox: bool,
     time_scale: float,
+    encoding: str | None,
 ) -> None:
     """Import a campaign's leads and call them (continues it if already imported)."""
     options = _run_options(max_wait, sync_interval, redial_unknown=False)
@@ -187,6 +222,7 @@ def run(
         options=options,
         campaign_file=campaign_file,
         leads=leads,
+        encoding=_codec(encoding),
     )
 
 
@@ -225,6 +261,7 @@ def _dispatch_command(
     leads: Path | None = None,
     name: str | None = None,
     dnc_seed: Path | None = None,
+    encoding: str | None = None,
 ) -> None:
     """Shared body of run and resume: import or find the campaign, dispatch, summarise."""
     ledger = open_ledger(db_path)
@@ -233,7 +270,13 @@ def _dispatch_command(
             lambda: _with_connection(
                 sandbox,
                 lambda conn: _import_and_dispatch(
-                    ledger, conn, options, campaign_file=campaign_file, leads=leads, name=name
+                    ledger,
+                    conn,
+                    options,
+                    campaign_file=campaign_file,
+                    leads=leads,
+                    name=name,
+                    encoding=encoding,
                 ),
                 time_scale=time_scale,
                 dnc_seed=dnc_seed,
@@ -256,10 +299,11 @@ async def _import_and_dispatch(
     campaign_file: Path | None,
     leads: Path | None,
     name: str | None,
+    encoding: str | None = None,
 ) -> tuple[RunResult, str]:
     if campaign_file is not None:
         record, frame = await ops.prepare_run(
-            campaign_file, ledger=ledger, connection=connection, leads=leads
+            campaign_file, ledger=ledger, connection=connection, leads=leads, encoding=encoding
         )
         if frame is None:
             console.print(f"Campaign {record.name!r} is already imported: continuing it.")
