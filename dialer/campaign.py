@@ -453,7 +453,8 @@ def validation_summary(frame: pd.DataFrame, campaign: Campaign, *, now: datetime
     summary: dict[str, int] = {"rows read": len(frame)}
     status = frame["status"]
     for reason, n in frame.loc[status == "invalid", "reason"].value_counts().items():
-        summary[f"invalid: {reason}"] = int(n)
+        if n:
+            summary[f"invalid: {reason}"] = int(n)
     for name in ("duplicate", "dnc_blocked", "no_window"):
         summary[name] = int((status == name).sum())
     pending = frame.loc[status == "pending", "timezone"]
@@ -461,7 +462,8 @@ def validation_summary(frame: pd.DataFrame, campaign: Campaign, *, now: datetime
     if campaign.window is not None:
         window = CallingWindow.from_config(campaign.window)
         for zone, n in pending.value_counts().items():
-            closed += 0 if window.is_open(str(zone), now) else int(n)
+            if n and not window.is_open(str(zone), now):  # a categorical counts zeros too
+                closed += int(n)
     summary["outside window now"] = closed
     summary["to call"] = len(pending)
     return summary

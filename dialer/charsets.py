@@ -34,6 +34,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import pyarrow as pa  # type: ignore[import-untyped]
 from charset_normalizer import from_bytes
 
 __all__ = ["CODE_PAGES", "Choice", "detect", "label", "plausibility"]
@@ -89,10 +90,13 @@ def detect(data: bytes) -> str | None:
 
 
 def _is_utf8(data: bytes) -> bool:
-    """Whether every byte sequence is valid UTF-8."""
+    """Whether every byte sequence is valid UTF-8 (pyarrow's validator reads the bytes in
+    place: no decoded copy of a large sheet is made just to check it)."""
+    offsets = pa.array([0, len(data)], type=pa.int64()).buffers()[1]
+    whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
     try:
-        codecs.decode(data, "utf-8")
-    except UnicodeDecodeError:
+        whole.cast(pa.large_string())
+    except pa.ArrowInvalid:
         return False
     return True
 

@@ -20,7 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow.csv as pacsv  # type: ignore[import-untyped]
 
 from dialer import charsets, phones
 from dialer.charsets import Choice
@@ -155,8 +159,8 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, Choice]:
     head = utf8[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
     delimiter = _delimiter(head, path)
     try:
-        return _parse_csv(utf8, delimiter, engine="pyarrow"), choice
-    except (pd.errors.ParserError, ValueError):
+        return _parse_arrow(utf8, delimiter, _width(head, delimiter)), choice
+    except (pa.ArrowInvalid, ValueError):
         pass
     try:
         return _parse_csv(utf8, delimiter, engine="c"), choice
@@ -220,6 +224,30 @@ def _delimiter(sample: str, path: Path) -> str:
 def _count_outside_quotes(line: str, delimiter: str) -> int:
     """How many times ``delimiter`` separates fields in one CSV line."""
     return sum(1 for _ in next(csv.reader([line], delimiter=delimiter), [])) - 1
+
+
+def _width(sample: str, delimiter: str) -> int:
+    """How many fields the first non-blank line has."""
+    first = next((line for line in sample.splitlines() if line.strip()), "")
+    return _count_outside_quotes(first, delimiter) + 1
+
+
+def _parse_arrow(data: bytes, delimiter: str, width: int) -> pd.DataFrame:
+    """pyarrow's multi-threaded CSV reader, reading the bytes in place, every column as text
+    and nothing as null; an ArrowInvalid if a row does not have ``width`` fields."""
+    names = [str(i) for i in range(width)]
+    table = pacsv.read_csv(
+        pa.BufferReader(data),
+        read_options=pacsv.ReadOptions(column_names=names),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            null_values=[],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    return pd.DataFrame({i: _text(column) for i, column in enumerate(table.columns)})
 
 
 def _parse_csv(data: bytes, delimiter: str, *, engine: Any) -> pd.DataFrame:
@@ -360,8 +388,9 @@ def _header_key(text: str) -> str:
 def _regions(sheet: pd.DataFrame, campaign: Campaign, path: Path) -> pd.Series:
     """The region code each row's number is read in."""
     default = campaign.default_region
-    if campaign.columns.country is None:
-        return pd.Series(default, index=range(len(sheet)), dtype="str")
+    if campaign.columns.country is None:  # one shared string, not a million copies
+        zeros = np.zeros(len(sheet), dtype=np.int8)
+        return pd.Series(pd.Categorical.from_codes(zeros, pd.Index([default], dtype=object)))
     values = _column(sheet, campaign.columns.country, "country", path)
     codes = {v: _region_of(v, default) for v in values.unique().tolist()}
     return values.map(codes).astype("str")
@@ -400,84 +429,147 @@ def classify(
         regions=regions,
         from_numbers=campaign.from_numbers,
     )
+    phone = pa.array(numbers["phone"], type=pa.string())
+    verdicts = _Verdicts(pa.array(numbers["reason"], type=pa.string()))
+    pins = _row_zones(frame, verdicts)
+    _mark_duplicates(phone, frame["row"].to_numpy(), verdicts)
+    _mark_cooldown(phone, verdicts, cooldown or {}, campaign)
+    _mark_dnc(numbers["phone"], verdicts, dnc, campaign.agent_id, now)
+    zones = _zones(numbers["phone"], campaign, pins)
+    _mark_no_window(zones, verdicts, campaign, now)
     out = frame.copy()
-    out["phone"] = numbers["phone"]
-    status = np.where(numbers["reason"] == "", LeadStatus.PENDING.value, LeadStatus.INVALID.value)
-    reason = numbers["reason"].to_numpy(dtype=object)
-    status = status.astype(object)
-    pins = _row_zones(frame, status, reason)
-    _mark_duplicates(out, status, reason)
-    _mark_cooldown(out, status, reason, cooldown or {}, campaign)
-    _mark_dnc(out, status, reason, dnc, campaign.agent_id, now)
-    zones = _zones(out["phone"], campaign, pins)
-    _mark_no_window(zones, status, reason, campaign, now)
-    out["status"] = pd.Series(status, index=out.index, dtype="str")
-    out["reason"] = pd.Series(reason, index=out.index, dtype="str")
-    out["timezone"] = zones
+    out["phone"] = numbers["phone"].set_axis(out.index)
+    out["status"], out["reason"] = (c.set_axis(out.index) for c in verdicts.columns())
+    out["timezone"] = zones.set_axis(out.index)
     return out
 
 
-def _row_zones(frame: pd.DataFrame, status: Any, reason: Any) -> pd.Series | None:
+class _Verdicts:
+    """Each row's intake status and reason, as the checks decide them in order.
+
+    Every check looks only at rows still ``pending`` and settles some of them for good, so a
+    row is marked at most once: statuses are small codes, and the reasons of marked rows are
+    kept aside and merged into the phone check's reasons in one pass at the end.
+    """
+
+    STATUSES = (
+        LeadStatus.PENDING,
+        LeadStatus.INVALID,
+        LeadStatus.DUPLICATE,
+        LeadStatus.DNC_BLOCKED,
+        LeadStatus.NO_WINDOW,
+    )
+
+    def __init__(self, reasons: pa.Array) -> None:
+        self.reasons = reasons  # the phone check's: "" for a valid number
+        self.status = np.where(_np_bool(pc.equal(reasons, "")), 0, 1).astype(np.int8)
+        self._rows: list[npt.NDArray[np.intp]] = []
+        self._texts: list[pa.Array] = []
+
+    def pending(self) -> npt.NDArray[np.intp]:
+        """The rows no check has settled yet."""
+        return np.flatnonzero(self.status == 0)
+
+    def mark(self, rows: npt.NDArray[np.intp], status: LeadStatus, reasons: list[str]) -> None:
+        """Settle pending ``rows`` with ``status``, each with its reason."""
+        self.status[rows] = self.STATUSES.index(status)
+        self._rows.append(rows)
+        self._texts.append(pa.array(reasons, type=pa.string()))
+
+    def columns(self) -> tuple[pd.Series, pd.Series]:
+        """The ``status`` and ``reason`` columns."""
+        names = pd.Index([s.value for s in self.STATUSES], dtype=object)
+        status = pd.Series(pd.Categorical.from_codes(self.status, categories=names))
+        reasons = self.reasons
+        if self._rows:
+            rows = np.concatenate(self._rows)
+            order = np.argsort(rows, kind="stable")
+            mask = np.zeros(len(reasons), dtype=bool)
+            mask[rows] = True
+            texts = pa.concat_arrays(self._texts).take(pa.array(order))
+            reasons = pc.replace_with_mask(reasons, pa.array(mask), texts)
+        return status, _text(reasons)
+
+
+def _text(values: pa.Array) -> pd.Series:
+    """A pyarrow string array as a pandas ``str`` column (no copy of the text)."""
+    return pd.Series(pd.array(values, dtype="str"))
+
+
+def _np_bool(values: pa.Array) -> npt.NDArray[np.bool_]:
+    """A pyarrow boolean array as numpy (nulls as False)."""
+    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _row_zones(frame: pd.DataFrame, verdicts: _Verdicts) -> pd.Series | None:
     """Each row's own zone from its ``[columns] timezone`` cell, canonical ("" = automatic).
 
     A cell that names no zone makes the row ``invalid`` (unless its number already did),
-    with the value in the reason; its zone is "".
+    with the value in the reason; its zone is "" (NaN here).
     """
     if "timezone_raw" not in frame:
         return None
-    cells = frame["timezone_raw"]
+    cells = frame["timezone_raw"].reset_index(drop=True)
     names = {cell: zone_name(cell) if cell.strip() else "" for cell in cells.unique().tolist()}
     pins = cells.map(names).astype("str")  # NaN for a cell that names no zone
-    unknown = np.flatnonzero((status == LeadStatus.PENDING.value) & pins.isna().to_numpy())
-    status[unknown] = LeadStatus.INVALID.value
-    reason[unknown] = [
+    pending = verdicts.pending()
+    unknown = pending[pins.isna().to_numpy()[pending]]
+    reasons = [
         f"timezone: {cell!r} is not a time zone name or UTC offset"
         for cell in cells.iloc[unknown].tolist()
     ]
+    verdicts.mark(unknown, LeadStatus.INVALID, reasons)
     return pins
 
 
-def _mark_duplicates(frame: pd.DataFrame, status: Any, reason: Any) -> None:
-    """Second and later rows of a number: ``duplicate of row N`` (N = the first row)."""
-    valid = np.flatnonzero(status == LeadStatus.PENDING.value)
-    codes, _ = pd.factorize(frame["phone"].iloc[valid])
-    _, first = np.unique(codes, return_index=True)
-    repeat = first[codes] != np.arange(len(codes))
-    if not repeat.any():
+def _mark_duplicates(phone: pa.Array, rows: npt.NDArray[np.int64], verdicts: _Verdicts) -> None:
+    """Second and later rows of a number: ``duplicate of row N`` (N = the first row).
+
+    Dictionary codes are numbered in order of first appearance, so a row is a first
+    occurrence exactly when its code is larger than every code before it.
+    """
+    pending = verdicts.pending()
+    digits = pc.utf8_slice_codeunits(phone.take(pa.array(pending)), 1)  # E.164 without "+"
+    codes, _ = pd.factorize(pc.cast(digits, pa.int64()).to_numpy())  # hashing small integers
+    seen = np.maximum.accumulate(np.concatenate(([-1], codes[:-1])))
+    first = codes > seen
+    if first.all():
         return
-    rows = frame["row"].to_numpy()[valid]
-    first_rows = rows[first[codes[repeat]]]
-    status[valid[repeat]] = LeadStatus.DUPLICATE.value
-    reason[valid[repeat]] = [f"duplicate of row {r}" for r in first_rows.tolist()]
+    first_rows = rows[pending[first]]  # the sheet row of each code's first occurrence
+    repeat = ~first
+    reasons = [f"duplicate of row {r}" for r in first_rows[codes[repeat]].tolist()]
+    verdicts.mark(pending[repeat], LeadStatus.DUPLICATE, reasons)
 
 
 def _mark_cooldown(
-    frame: pd.DataFrame, status: Any, reason: Any, cooldown: Mapping[str, str], campaign: Campaign
+    phone: pa.Array, verdicts: _Verdicts, cooldown: Mapping[str, str], campaign: Campaign
 ) -> None:
     """Numbers another campaign called recently: ``duplicate`` with the campaign named."""
     if not cooldown:
         return
     days = campaign.dedupe.cooldown_days
     within = f" within {days} days" if days else ""
-    pending = np.flatnonzero(status == LeadStatus.PENDING.value)
-    for row, number in zip(pending.tolist(), frame["phone"].iloc[pending].tolist(), strict=True):
-        other = cooldown.get(number)
-        if other is not None:
-            status[row] = LeadStatus.DUPLICATE.value
-            reason[row] = f"called in campaign {other}{within}"
+    pending = verdicts.pending()
+    numbers = phone.take(pa.array(pending))
+    listed = pa.array(list(cooldown), type=pa.string())
+    hits = np.flatnonzero(_np_bool(pc.is_in(numbers, value_set=listed)))
+    reasons = [
+        f"called in campaign {cooldown[n]}{within}"
+        for n in numbers.take(pa.array(hits)).to_pylist()
+    ]
+    verdicts.mark(pending[hits], LeadStatus.DUPLICATE, reasons)
 
 
 def _mark_dnc(
-    frame: pd.DataFrame, status: Any, reason: Any, dnc: DncIndex, agent_id: str, now: datetime
+    phone: pd.Series, verdicts: _Verdicts, dnc: DncIndex, agent_id: str, now: datetime
 ) -> None:
     """Numbers on the DNC cache or a suppression file for this agent at ``now``."""
-    pending = np.flatnonzero(status == LeadStatus.PENDING.value)
+    pending = verdicts.pending()
     if not len(pending) or not len(dnc):
         return
-    why = dnc.blocked(frame["phone"].iloc[pending], agent_id=agent_id, now=now).to_numpy(object)
-    hit = why != ""
-    status[pending[hit]] = LeadStatus.DNC_BLOCKED.value
-    reason[pending[hit]] = why[hit]
+    why = pa.array(dnc.blocked(phone.iloc[pending], agent_id=agent_id, now=now), pa.string())
+    hits = np.flatnonzero(_np_bool(pc.not_equal(why, "")))
+    verdicts.mark(pending[hits], LeadStatus.DNC_BLOCKED, why.take(pa.array(hits)).to_pylist())
 
 
 def _zones(numbers: pd.Series, campaign: Campaign, pins: pd.Series | None) -> pd.Series:
@@ -488,11 +580,15 @@ def _zones(numbers: pd.Series, campaign: Campaign, pins: pd.Series | None) -> pd
     zones = zones_for_numbers(numbers, pinned=pinned, default_zone=default)
     if pins is None:
         return zones
-    return zones.where((pins == "") | (numbers == ""), pins).fillna("")
+    own = (pins.fillna("") != "").to_numpy() & (numbers != "").to_numpy()
+    values = np.where(own, pins.to_numpy(object), zones.to_numpy(object))
+    values[pins.isna().to_numpy()] = ""  # a zone cell that names no zone: the row is invalid
+    codes, names = pd.factorize(values)
+    return pd.Series(pd.Categorical.from_codes(codes, pd.Index(names, dtype=object)))
 
 
 def _mark_no_window(
-    zones: pd.Series, status: Any, reason: Any, campaign: Campaign, now: datetime
+    zones: pd.Series, verdicts: _Verdicts, campaign: Campaign, now: datetime
 ) -> None:
     """Leads whose window is never open in all their zones at once: ``no_window``, final.
 
@@ -501,10 +597,10 @@ def _mark_no_window(
     if campaign.window is None:
         return
     window = CallingWindow.from_config(campaign.window)
-    pending = np.flatnonzero(status == LeadStatus.PENDING.value)
-    codes, distinct = pd.factorize(zones.iloc[pending])
-    for code, zone_set in enumerate(distinct.tolist()):
+    pending = verdicts.pending()
+    codes = zones.cat.codes.to_numpy()[pending]
+    for code in np.unique(codes).tolist():
+        zone_set = str(zones.cat.categories[code])
         if window.next_opening(zone_set, now) is None:
             rows = pending[codes == code]
-            status[rows] = LeadStatus.NO_WINDOW.value
-            reason[rows] = never_open_reason(zone_set)
+            verdicts.mark(rows, LeadStatus.NO_WINDOW, [never_open_reason(zone_set)] * len(rows))

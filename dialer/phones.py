@@ -50,8 +50,6 @@ __all__ = [
     "supported_regions",
 ]
 
-BoolArray = npt.NDArray[np.bool_]
-
 #: Invisible marks that ride along when text is copied from RTL documents or web pages:
 #: zero-width spaces and joiners, direction marks and embeddings, word joiners and isolates,
 #: the Arabic letter mark, the BOM and the soft hyphen. One set for numbers and headers.
@@ -233,84 +231,180 @@ def normalize_column(
     ``from_numbers`` is ``same_as_from``. Rows keep ``raw``'s index; the answer for every row
     is the one :func:`normalize` gives.
     """
-    text = _clean_arrow(pa.array(raw.fillna("").astype("str"), type=pa.string()))
-    row_regions = _row_regions(raw, region=region, regions=regions)
-    phone = np.full(len(raw), None, dtype=object)
-    reason = np.full(len(raw), "", dtype=object)
-    for code in pd.unique(row_regions):
-        rows = np.flatnonzero(row_regions == code)
-        phone[rows], reason[rows] = _fast(text.take(pa.array(rows)), str(code))
-    _slow_path(raw, row_regions, phone, reason)
-    _same_as_from(phone, reason, from_numbers)
-    frame = pd.DataFrame({"phone": phone, "reason": reason}, index=raw.index)
-    return frame.astype({"phone": "str", "reason": "str"})
+    text = _clean_arrow(_strings(raw))
+    groups = _region_groups(len(raw), region=region, regions=regions)
+    column = _Column(len(raw))
+    for code, rows in groups:
+        digits = text if len(rows) == len(text) else text.take(pa.array(rows))
+        _fast(digits, code, rows, column)
+    _slow_path(raw, groups, column)
+    phone, reason = column.finish(from_numbers)
+    return pd.DataFrame({"phone": _series(phone), "reason": _series(reason)}, index=raw.index)
 
 
-def _row_regions(
-    raw: pd.Series, *, region: str, regions: pd.Series | None
-) -> npt.NDArray[np.object_]:
-    """One region code per row: the column's where given, else the campaign default."""
+def _strings(values: pd.Series) -> pa.StringArray:
+    """A text column as one pyarrow string array (blank for missing)."""
+    array = pa.array(values, type=pa.string(), from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):  # the pyarrow CSV reader hands over chunks
+        array = array.combine_chunks()
+    return pc.fill_null(array, "")
+
+
+def _series(values: pa.Array) -> pd.Series:
+    """A pyarrow string array as a pandas ``str`` column, without copying the text."""
+    return pd.Series(pd.array(values, dtype="str"))
+
+
+Rows = npt.NDArray[np.intp]
+
+
+def _region_groups(size: int, *, region: str, regions: pd.Series | None) -> list[tuple[str, Rows]]:
+    """The rows read in each region: the ``regions`` column's where given, else ``region``."""
     if regions is None:
-        return np.full(len(raw), region, dtype=object)
-    filled = regions.fillna("").astype("str").to_numpy(dtype=object)
-    filled[filled == ""] = region
-    return filled
+        return [(region, np.arange(size))]
+    codes = pc.dictionary_encode(pc.fill_null(_strings(regions), ""))
+    indices = codes.indices.to_numpy(zero_copy_only=False)
+    groups: dict[str, list[Rows]] = {}
+    for i, code in enumerate(codes.dictionary.to_pylist()):
+        groups.setdefault(code or region, []).append(np.flatnonzero(indices == i))
+    return [(code, np.sort(np.concatenate(parts))) for code, parts in groups.items()]
 
 
-def _clean_arrow(text: pa.Array) -> pa.Array:
-    """:func:`clean` for a whole array, as pyarrow kernels (scientific notation aside)."""
-    if isinstance(text, pa.ChunkedArray):  # the pyarrow CSV reader hands over chunks
-        text = text.combine_chunks()
-    text = text.cast(pa.string())
-    non_ascii = pc.invert(pc.string_is_ascii(text))
-    if pc.any(non_ascii).as_py():
-        odd = pc.replace_substring_regex(text.filter(non_ascii), INVISIBLE.pattern, "")
-        odd = pc.utf8_normalize(odd, form="NFKC")
-        text = pc.replace_with_mask(text, non_ascii, odd)
-    text = _where_contains(text, ".", _EXCEL_FLOAT, r"\1")
-    text = _where_contains(text, "(0)", _TRUNK_IN_BRACKETS, "")
-    return pc.replace_substring_regex(text, _SEPARATORS, "")
+def _clean_arrow(text: pa.StringArray) -> pa.StringArray:
+    """:func:`clean` for a whole array (scientific notation aside).
+
+    Most rows are plain ASCII whose only clean-up is dropping separators: that is done byte
+    by byte (numpy on the array's buffers), which is what makes a million rows cheap. Rows
+    with non-ASCII text, a ``.`` (Excel's ``501234567.0``) or a ``(`` (``+44 (0)20``) go
+    through the same regular expressions as :func:`clean`.
+    """
+    offsets, body = _buffers(text)
+    special = pc.invert(pc.string_is_ascii(text)).to_numpy(zero_copy_only=False)
+    for byte in b".(":
+        special[_rows_of(offsets, np.flatnonzero(body == byte))] = True
+    cleaned = _without_bytes(text, offsets, body, _SEPARATOR_BYTES)
+    if not special.any():
+        return cleaned
+    odd = text.filter(pa.array(special))
+    odd = pc.replace_substring_regex(odd, INVISIBLE.pattern, "")
+    odd = pc.utf8_normalize(odd, form="NFKC")
+    for pattern, replacement in _CLEAN_STEPS:
+        odd = pc.replace_substring_regex(odd, pattern, replacement)
+    return pc.replace_with_mask(cleaned, pa.array(special), odd)
 
 
-def _where_contains(text: pa.Array, literal: str, pattern: str, replacement: str) -> pa.Array:
-    """A regex replacement run only on the rows that contain ``literal`` (most do not)."""
-    rows = pc.match_substring(text, literal)
-    if not pc.any(rows).as_py():
+#: What :func:`clean` does after the invisible marks, in order (regular expressions).
+_CLEAN_STEPS = ((_EXCEL_FLOAT, r"\1"), (_TRUNK_IN_BRACKETS, ""), (_SEPARATORS, ""))
+
+
+def _byte_table(members: bytes) -> npt.NDArray[np.bool_]:
+    """A lookup table over byte values: True for ``members``."""
+    table = np.zeros(256, dtype=bool)
+    table[list(members)] = True
+    return table
+
+
+#: The ASCII characters of :data:`_SEPARATORS`, and the bytes that are not digits.
+_SEPARATOR_BYTES = _byte_table(b" \t\r\n\f\v-.()[]/'\"`_")
+_NOT_DIGIT = ~_byte_table(b"0123456789")
+
+
+def _buffers(text: pa.StringArray) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+    """A string array's offsets (from 0) and its rows' UTF-8 bytes as numpy (no copy)."""
+    _, offsets, data = text.buffers()
+    starts = np.frombuffer(offsets, dtype=np.int32)[text.offset : text.offset + len(text) + 1]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    starts = starts.astype(np.int64)
+    return starts - starts[0], raw[starts[0] : starts[-1]]
+
+
+def _rows_of(offsets: npt.NDArray[np.int64], positions: Rows) -> Rows:
+    """The row each byte position (sorted) falls in."""
+    return np.searchsorted(offsets, positions, side="right") - 1
+
+
+def _without_bytes(
+    text: pa.StringArray,
+    offsets: npt.NDArray[np.int64],
+    body: npt.NDArray[np.uint8],
+    table: npt.NDArray[np.bool_],
+) -> pa.StringArray:
+    """``text`` without the ASCII bytes that ``table`` marks.
+
+    Safe on UTF-8: an ASCII byte is never part of a multi-byte character.
+    """
+    drop = np.flatnonzero(table[body])
+    if not len(drop):
         return text
-    changed = pc.replace_substring_regex(text.filter(rows), pattern, replacement)
-    return pc.replace_with_mask(text, rows, changed)
+    new_offsets = (offsets - np.searchsorted(drop, offsets)).astype(np.int32)
+    kept = np.delete(body, drop)
+    return pa.StringArray.from_buffers(len(text), pa.py_buffer(new_offsets), pa.py_buffer(kept))
 
 
-def _slow_path(
-    raw: pd.Series,
-    regions: npt.NDArray[np.object_],
-    phone: npt.NDArray[np.object_],
-    reason: npt.NDArray[np.object_],
-) -> None:
+class _Column:
+    """The answers for a column as the fast and slow paths decide them.
+
+    A reason code per row (0: valid, -1: not decided yet) and, for valid rows, their E.164
+    numbers in pieces (rows, values) that :meth:`finish` puts in row order in one take.
+    """
+
+    REASONS = ("", *(r.value for r in InvalidReason))
+
+    def __init__(self, size: int) -> None:
+        self.reason = np.full(size, -1, dtype=np.int8)
+        self.pieces: list[tuple[npt.NDArray[np.intp], pa.Array]] = []
+
+    def valid(self, rows: npt.NDArray[np.intp], e164: pa.Array) -> None:
+        self.reason[rows] = 0
+        self.pieces.append((rows, e164))
+
+    def invalid(self, rows: npt.NDArray[np.intp], why: InvalidReason) -> None:
+        self.reason[rows] = self.code(why)
+
+    def code(self, why: InvalidReason) -> int:
+        return self.REASONS.index(why.value)
+
+    def undecided(self) -> npt.NDArray[np.intp]:
+        return np.flatnonzero(self.reason < 0)
+
+    def finish(self, from_numbers: Iterable[str]) -> tuple[pa.Array, pa.Array]:
+        """(phone, reason) arrays; a number equal to a caller id is ``same_as_from``."""
+        values = pa.concat_arrays([pa.array([""]), *(v.cast(pa.string()) for _, v in self.pieces)])
+        source = np.zeros(len(self.reason), dtype=np.int64)
+        start = 1
+        for rows, piece in self.pieces:
+            source[rows] = np.arange(start, start + len(piece))
+            start += len(piece)
+        phone = values.take(pa.array(source))
+        own = pa.array(sorted(set(from_numbers)), type=pa.string())
+        if len(own):
+            hit = pc.is_in(phone, value_set=own)
+            self.reason[_np(hit)] = self.REASONS.index(InvalidReason.SAME_AS_FROM.value)
+            phone = pc.if_else(hit, "", phone)
+        names = pa.array(self.REASONS, type=pa.string())
+        reason = pa.DictionaryArray.from_arrays(pa.array(self.reason), names)
+        return phone, reason.cast(pa.string())
+
+
+def _slow_path(raw: pd.Series, groups: list[tuple[str, Rows]], column: _Column) -> None:
     """Rows the fast path left undecided: :func:`normalize`, once per (value, region)."""
-    rows = np.flatnonzero(pd.isna(phone))
-    if not len(rows):
-        return
-    values = raw.iloc[rows].fillna("").astype("str").tolist()
     memo: dict[tuple[str, str], tuple[str | None, InvalidReason | None]] = {}
-    for row, value, code in zip(rows.tolist(), values, regions[rows].tolist(), strict=True):
-        key = (value, code)
-        if key not in memo:
-            memo[key] = normalize(value, region=code)
-        e164, why = memo[key]
-        phone[row] = e164 or ""
-        reason[row] = why.value if why else ""
-
-
-def _same_as_from(
-    phone: npt.NDArray[np.object_], reason: npt.NDArray[np.object_], from_numbers: Iterable[str]
-) -> None:
-    """Mark numbers equal to a caller id: the API refuses a self-call."""
-    own = set(from_numbers)
-    if own:
-        hit = np.isin(phone, list(own))
-        phone[hit] = ""
-        reason[hit] = InvalidReason.SAME_AS_FROM.value
+    found: list[str] = []
+    found_rows: list[int] = []
+    for code, rows in groups:
+        rows = rows[column.reason[rows] < 0]
+        values = raw.iloc[rows].fillna("").astype("str").tolist()
+        for row, value in zip(rows.tolist(), values, strict=True):
+            if (value, code) not in memo:
+                memo[value, code] = normalize(value, region=code)
+            e164, why = memo[value, code]
+            if e164 is not None:
+                found.append(e164)
+                found_rows.append(row)
+            elif why is not None:
+                column.reason[row] = column.code(why)
+    if found:
+        column.valid(np.array(found_rows, dtype=np.intp), pa.array(found, type=pa.string()))
 
 
 # --------------------------------------------------------------------------- the fast path
@@ -319,59 +413,178 @@ def _same_as_from(
 # an invalid verdict; anything else stays undecided and goes to :func:`normalize`.
 _UNDECIDED, _VALID, _BAD_LENGTH, _NOT_VALID = 0, 1, 2, 3
 Codes = npt.NDArray[np.int8]
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
-class _Reading:
-    """One way to read the digits as ``<country code><national number>`` (null: not this way).
+class _Shape:
+    """What the fast path needs to know about each cleaned row, from its bytes alone."""
 
-    ``sure_length`` / ``sure_validity``: rows where ``parse`` reads them this way for certain,
-    so a wrong length / an invalid number is the final verdict.
-    """
+    lengths: npt.NDArray[np.int64]
+    first: npt.NDArray[np.uint8]  # the first byte (0 for an empty row)
+    plain: BoolArray  # digits only, after an optional leading "+" (1 to 17 digits)
 
-    international: pa.Array
-    sure_length: BoolArray
-    sure_validity: BoolArray
-
-
-def _fast(digits: pa.Array, region: str) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
-    """(phone, reason) per row; phone None where :func:`normalize` must decide."""
-    phone = np.full(len(digits), None, dtype=object)
-    reason = np.full(len(digits), "", dtype=object)
-    empty = _np(pc.equal(digits, ""))
-    phone[empty], reason[empty] = "", InvalidReason.EMPTY.value
-    plain = _np(pc.match_substring_regex(digits, _DIGITS_ONLY))
-    for reading in _readings(digits, region):
-        rows = np.flatnonzero(plain & pd.isna(phone))
-        if not len(rows):
-            break
-        subset = reading.international.take(pa.array(rows))
-        codes = _judge_international(subset)
-        codes[(codes == _BAD_LENGTH) & ~reading.sure_length[rows]] = _UNDECIDED
-        codes[(codes == _NOT_VALID) & ~reading.sure_validity[rows]] = _UNDECIDED
-        _settle(phone, reason, rows, subset, codes)
-    return phone, reason
+    @classmethod
+    def of(cls, digits: pa.StringArray) -> _Shape:
+        offsets, body = _buffers(digits)
+        lengths = np.diff(offsets)
+        first = np.zeros(len(lengths), dtype=np.uint8)
+        filled = lengths > 0
+        first[filled] = body[offsets[:-1][filled]]
+        plus = first == ord("+")
+        rows = _rows_of(offsets, np.flatnonzero(_NOT_DIGIT[body]))
+        others = np.bincount(rows, minlength=len(lengths)) - plus
+        count = lengths - plus
+        return cls(lengths, first, (others == 0) & (count >= 1) & (count <= 17))
 
 
-def _settle(
-    phone: npt.NDArray[np.object_],
-    reason: npt.NDArray[np.object_],
+def _fast(digits: pa.StringArray, region: str, rows: npt.NDArray[np.intp], column: _Column) -> None:
+    """Decide what the fast path can for the rows of one region, in ``parse``'s order of
+    readings: ``+…`` (or ``00…``), else the national form with its trunk prefix stripped;
+    then a local form that already starts with the country code (``972501234567``)."""
+    shape = _Shape.of(digits)
+    column.invalid(rows[shape.lengths == 0], InvalidReason.EMPTY)
+    plus = shape.plain & (shape.first == ord("+"))
+    sure = shape.lengths >= 4
+    _international(digits, rows, plus, 1, column, sure_length=sure, sure_validity=sure)
+    rules = _region_rules(region)
+    if rules is None:
+        return
+    code, trunk, idd00, idd_pattern, general = rules
+    candidates = shape.plain & ~plus
+    idd = candidates & _matching(digits, candidates, idd_pattern)
+    if idd00:
+        usable = idd & _starts(digits, "00") & ~_starts(digits, "000")
+        never = np.zeros(len(rows), dtype=bool)
+        _international(digits, rows, usable, 2, column, sure_length=never, sure_validity=never)
+    local = candidates & ~idd
+    viable = local & _matching(digits, local, general)
+    has_trunk = local & _starts(digits, trunk) if trunk else np.zeros(len(rows), dtype=bool)
+    with_code = local & _starts(digits, code)
+    bare = local & ~has_trunk & ~with_code
+    sure_bare = bare & (shape.lengths >= 3)
+    trunked = dict(sure_length=sure_bare, sure_validity=sure_bare | (has_trunk & ~viable))
+    _national(digits, rows, has_trunk, len(trunk), int(code), column, **trunked)
+    _national(digits, rows, local & ~has_trunk, 0, int(code), column, **trunked)
+    second = with_code & ~viable & (column.reason[rows] < 0)
+    rest = _sliced(digits, second, len(code))
+    sure_code = np.zeros(len(rows), dtype=bool)
+    sure_code[second] = _np(pc.match_substring_regex(rest, general))
+    if trunk:
+        sure_code[second] &= ~_np(pc.starts_with(rest, trunk))
+    _international(digits, rows, second, 0, column, sure_length=sure_code, sure_validity=sure_code)
+
+
+def _starts(digits: pa.StringArray, prefix: str) -> BoolArray:
+    return _np(pc.starts_with(digits, prefix))
+
+
+def _matching(digits: pa.StringArray, where: BoolArray, pattern: str) -> BoolArray:
+    """``pattern`` matches, tested on the ``where`` rows only (False elsewhere)."""
+    out = np.zeros(len(where), dtype=bool)
+    if where.any():
+        out[where] = _np(pc.match_substring_regex(digits.filter(pa.array(where)), pattern))
+    return out
+
+
+def _sliced(digits: pa.StringArray, where: BoolArray, skip: int) -> pa.StringArray:
+    """The ``where`` rows without their first ``skip`` characters."""
+    chosen = digits.filter(pa.array(where))
+    return pc.utf8_slice_codeunits(chosen, skip) if skip else chosen
+
+
+def _national(
+    digits: pa.StringArray,
     rows: npt.NDArray[np.intp],
-    international: pa.Array,
-    codes: Codes,
+    where: BoolArray,
+    skip: int,
+    code: int,
+    column: _Column,
+    *,
+    sure_length: BoolArray,
+    sure_validity: BoolArray,
 ) -> None:
-    """Write the decided rows: E.164 if the API accepts it too, else the reason."""
+    """Judge the ``where`` rows as national numbers of ``code`` (first ``skip`` digits are a
+    trunk prefix)."""
+    where = where & (column.reason[rows] < 0)
+    if where.any():
+        national = _sliced(digits, where, skip)
+        _decide(national, code, rows[where], column, sure_length[where], sure_validity[where])
+
+
+def _international(
+    digits: pa.StringArray,
+    rows: npt.NDArray[np.intp],
+    where: BoolArray,
+    skip: int,
+    column: _Column,
+    *,
+    sure_length: BoolArray,
+    sure_validity: BoolArray,
+) -> None:
+    """Judge the ``where`` rows as ``<country code><national number>`` after ``skip``
+    characters (``+`` or ``00``), country code by country code."""
+    where = where & (column.reason[rows] < 0)
+    if not where.any():
+        return
+    numbers = _sliced(digits, where, skip)
+    chosen = np.flatnonzero(where)
+    for code, mine, national in _by_country_code(numbers):
+        at = chosen[mine]
+        _decide(national, code, rows[at], column, sure_length[at], sure_validity[at])
+
+
+def _by_country_code(numbers: pa.StringArray) -> list[tuple[int, npt.NDArray[np.intp], pa.Array]]:
+    """Numbers grouped by their country calling code: (code, positions, national numbers).
+
+    Decided per distinct first three digits (one hash pass), since codes are prefix-free.
+    """
+    heads = pc.dictionary_encode(pc.utf8_slice_codeunits(numbers, 0, 3))
+    indices = heads.indices.to_numpy(zero_copy_only=False)
+    groups: dict[str, list[int]] = {}
+    for i, head in enumerate(heads.dictionary.to_pylist()):
+        code = _leading_country_code(head)
+        if code is not None:
+            groups.setdefault(code, []).append(i)
+    out = []
+    for code, members in groups.items():
+        mine = np.flatnonzero(np.isin(indices, members))
+        national = pc.utf8_slice_codeunits(numbers.take(pa.array(mine)), len(code))
+        out.append((int(code), mine, national))
+    return out
+
+
+@cache
+def _leading_country_code(digits: str) -> str | None:
+    """The country calling code ``digits`` start with, if any."""
+    for length in (1, 2, 3):
+        if len(digits) >= length and int(digits[:length]) in _CALLING_CODES:
+            return digits[:length]
+    return None
+
+
+_CALLING_CODES = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+def _decide(
+    national: pa.Array,
+    code: int,
+    rows: npt.NDArray[np.intp],
+    column: _Column,
+    sure_length: BoolArray,
+    sure_validity: BoolArray,
+) -> None:
+    """Write what is certain about these national numbers of ``code`` into ``column``."""
+    codes = _judge_national(code, national)
+    codes[(codes == _BAD_LENGTH) & ~sure_length] = _UNDECIDED
+    codes[(codes == _NOT_VALID) & ~sure_validity] = _UNDECIDED
     valid = codes == _VALID
-    e164 = pc.binary_join_element_wise("+", international.filter(pa.array(valid)), "")
+    e164 = pc.binary_join_element_wise(f"+{code}", national.filter(pa.array(valid)), "")
     accepted = _np(_api_accepts_arrow(e164))
-    winners = rows[valid]
-    phone[winners[accepted]] = np.asarray(e164.filter(pa.array(accepted)), dtype=object)
-    codes[np.flatnonzero(valid)[~accepted]] = _BAD_LENGTH  # valid, but not by the API's rule
-    for code, why in ((_BAD_LENGTH, InvalidReason.BAD_LENGTH), (_NOT_VALID, _NOT_VALID_REASON)):
-        phone[rows[codes == code]], reason[rows[codes == code]] = "", why.value
-
-
-_NOT_VALID_REASON = InvalidReason.NOT_VALID_FOR_REGION
+    column.valid(rows[valid][accepted], e164.filter(pa.array(accepted)))
+    column.invalid(rows[valid][~accepted], InvalidReason.BAD_LENGTH)
+    column.invalid(rows[codes == _BAD_LENGTH], InvalidReason.BAD_LENGTH)
+    column.invalid(rows[codes == _NOT_VALID], InvalidReason.NOT_VALID_FOR_REGION)
 
 
 def _api_accepts_arrow(e164: pa.Array) -> pa.Array:
@@ -381,46 +594,6 @@ def _api_accepts_arrow(e164: pa.Array) -> pa.Array:
     length = pc.utf8_length(e164)
     israeli_ok = pc.or_(pc.equal(length, 12), pc.equal(length, 13))
     return pc.and_(shape, pc.or_(pc.invert(israeli), israeli_ok))
-
-
-def _readings(digits: pa.Array, region: str) -> list[_Reading]:
-    """The readings of the digits, in the order ``phonenumbers.parse`` prefers them.
-
-    ``+…`` (or ``00…``), else the national form with its trunk prefix stripped; then a local
-    form that already starts with the country code (``972501234567``).
-    """
-    plus = pc.starts_with(digits, "+")
-    length = pc.utf8_length(digits)
-    first = pc.if_else(plus, pc.utf8_slice_codeunits(digits, 1), None)
-    sure_plus = _np(pc.and_(plus, pc.greater_equal(length, 4)))
-    rules = _region_rules(region)
-    if rules is None:
-        return [_Reading(first, sure_plus, sure_plus)]
-    code, trunk, idd00, idd_pattern, general = rules
-    local = pc.and_(pc.invert(plus), pc.invert(pc.match_substring_regex(digits, idd_pattern)))
-    if idd00:
-        after = pc.utf8_slice_codeunits(digits, 2)
-        usable = pc.and_(pc.starts_with(digits, "00"), pc.invert(pc.starts_with(after, "0")))
-        first = pc.if_else(usable, after, first)
-    has_trunk = pc.starts_with(digits, trunk) if trunk else pc.equal(length, -1)
-    national = pc.if_else(has_trunk, pc.utf8_slice_codeunits(digits, len(trunk)), digits)
-    first = pc.if_else(local, pc.binary_join_element_wise(code, national, ""), first)
-    viable = pc.match_substring_regex(digits, general)
-    with_code = pc.and_(local, pc.starts_with(digits, code))
-    bare = pc.and_(pc.and_(local, pc.invert(has_trunk)), pc.invert(with_code))
-    sure_bare = _np(pc.and_(bare, pc.greater_equal(length, 3)))
-    sure_trunk = _np(pc.and_(pc.and_(local, has_trunk), pc.invert(viable)))
-    with_code = pc.and_(with_code, pc.invert(viable))
-    second = pc.if_else(with_code, digits, None)
-    rest = pc.utf8_slice_codeunits(digits, len(code))
-    sure_code = pc.and_(with_code, pc.match_substring_regex(rest, general))
-    if trunk:
-        sure_code = pc.and_(sure_code, pc.invert(pc.starts_with(rest, trunk)))
-    sure_code_np = _np(sure_code)
-    return [
-        _Reading(first, sure_plus | sure_bare, sure_plus | sure_bare | sure_trunk),
-        _Reading(second, sure_code_np, sure_code_np),
-    ]
 
 
 @cache
@@ -442,27 +615,6 @@ def _region_rules(region: str) -> tuple[str, str, bool, str, str] | None:
     pattern = (general.national_number_pattern if general else None) or "$^"
     idd = f"^(?:{meta.international_prefix})"
     return str(meta.country_code), trunk, idd00, idd, f"^(?:{pattern})$"
-
-
-def _judge_international(numbers: pa.Array) -> Codes:
-    """A verdict per digit string (country code first, no ``+``), country by country."""
-    codes = np.zeros(len(numbers), dtype=np.int8)
-    present = _np(pc.is_valid(numbers))
-    for length in (1, 2, 3):
-        prefix = pc.utf8_slice_codeunits(numbers, 0, length)
-        known = _np(pc.is_in(prefix, value_set=_country_codes(length))) & present
-        for code in pc.unique(prefix.filter(pa.array(known))).to_pylist():
-            rows = np.flatnonzero(known & _np(pc.equal(prefix, code)))
-            national = pc.utf8_slice_codeunits(numbers.take(pa.array(rows)), length)
-            codes[rows] = _judge_national(int(code), national)
-    return codes
-
-
-@cache
-def _country_codes(length: int) -> pa.Array:
-    """Every country calling code of ``length`` digits, as strings."""
-    codes = [str(c) for c in phonenumbers.COUNTRY_CODE_TO_REGION_CODE if len(str(c)) == length]
-    return pa.array(codes, type=pa.string())
 
 
 def _judge_national(code: int, national: pa.Array) -> Codes:

@@ -144,21 +144,22 @@ def zones_for_number(e164: str, *, pinned: str | None, default_zone: str) -> str
 
 
 def zones_for_numbers(phones: pd.Series, *, pinned: str | None, default_zone: str) -> pd.Series:
-    """:func:`zones_for_number` for a column of E.164 numbers ("" for a blank number).
+    """:func:`zones_for_number` for a column of E.164 numbers ("" for a blank number), as a
+    categorical column of zone-set strings.
 
     A country code whose every prefix gives the same zones (``+972``) is answered by its
     code alone, for all its numbers at once; the others are looked up per distinct longest
     prefix, and their type (geographic or not) is tested per country, vectorized.
     """
-    if pinned:
-        return pd.Series(pinned, index=phones.index, dtype="str").where(phones != "", "")
     numbers = pc.fill_null(pa.array(phones, type=pa.string()), "")
     sets = _ZoneSets(default_zone)
+    if pinned:
+        codes = np.where(_np_bool(pc.not_equal(numbers, "")), sets.code((pinned,)), 0)
+        return sets.column(codes.astype(np.int32), phones.index)
     codes, several = _by_country(numbers, sets)
     for country, rows in several.items():
         codes[rows] = _by_prefix(country, numbers.take(pa.array(rows)), sets)
-    chosen = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(sets.names, pa.string()))
-    return pd.Series(pd.array(chosen.cast(pa.string()), dtype="str"), index=phones.index)
+    return sets.column(codes, phones.index)
 
 
 class _ZoneSets:
@@ -167,17 +168,30 @@ class _ZoneSets:
     def __init__(self, default_zone: str) -> None:
         self.default_zone = default_zone
         self.names = [""]
-        self._codes: dict[tuple[str, ...], int] = {}
+        self._by_zones: dict[tuple[str, ...], int] = {}
+        self._by_name: dict[str, int] = {"": 0}
 
     def code(self, zones: tuple[str, ...] | None) -> int:
         """The number of phonenumbers' zone tuple (unknown → the default zone)."""
         key = zones or (_UNKNOWN_ZONE,)
-        found = self._codes.get(key)
+        found = self._by_zones.get(key)
         if found is None:
-            names = (self.default_zone if z == _UNKNOWN_ZONE else z for z in key)
-            found = self._codes[key] = len(self.names)
-            self.names.append(zone_set(names))
+            name = zone_set(self.default_zone if z == _UNKNOWN_ZONE else z for z in key)
+            found = self._by_zones[key] = self._by_name.setdefault(name, len(self.names))
+            if found == len(self.names):
+                self.names.append(name)
         return found
+
+    def column(self, codes: Codes, index: pd.Index) -> pd.Series:
+        """The zone sets as a categorical column: one string object per distinct set, so a
+        million rows cost a million small codes (and share their strings when listed)."""
+        names = pd.Index(self.names, dtype=object)
+        return pd.Series(pd.Categorical.from_codes(codes, categories=names), index=index)
+
+
+def _np_bool(values: pa.Array) -> npt.NDArray[np.bool_]:
+    """A pyarrow boolean array as numpy."""
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 Codes = npt.NDArray[np.int32]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -177,7 +178,7 @@ def test_classify_statuses_and_reasons(tmp_path: Path) -> None:
     assert out["timezone"].tolist()[8] == "America/New_York"
     assert out["row"].tolist() == list(range(1, 11))
     assert (out["phone"] != "").sum() == 7
-    assert out["status"].value_counts().to_dict() == {
+    assert Counter(out["status"]) == {
         "pending": 3,
         "duplicate": 3,
         "invalid": 3,
@@ -198,7 +199,7 @@ def test_example_campaigns_classify() -> None:
             for n in read_suppression_file(p, region="IL")
         }
         out = classify(load_leads(camp), camp, dnc=DncIndex(suppressed=suppressed), now=NOW)
-        counts = out["status"].value_counts()
+        counts = Counter(out["status"])
         assert len(out) == rows
         assert counts["pending"] > rows * 0.6
     assert counts["dnc_blocked"] > 0
