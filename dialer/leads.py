@@ -73,6 +73,7 @@ def read_sheet(
     _check_file(path)
     if suffix in WORKBOOK_SUFFIXES:
         return _with_header(_read_workbook(path, sheet), path)
+    _system_allocator()
     grid, choice = _read_csv(path, encoding)
     frame = _with_header(grid, path)
     frame.attrs["encoding"] = str(choice)
@@ -241,7 +242,7 @@ def _parse_arrow(data: bytes, delimiter: str, width: int) -> pd.DataFrame:
         read_options=pacsv.ReadOptions(column_names=names),
         parse_options=pacsv.ParseOptions(delimiter=delimiter),
         convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()),
+            column_types=dict.fromkeys(names, pa.large_string()),  # what pandas keeps
             null_values=[],
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
@@ -422,6 +423,7 @@ def classify(
     to the campaign that called it within ``[dedupe] cooldown_days``; the caller (the
     ledger) decides which numbers those are.
     """
+    _system_allocator()
     regions = frame["region"] if (frame["region"] != campaign.default_region).any() else None
     numbers = phones.normalize_column(
         frame["phone_raw"],
@@ -429,8 +431,8 @@ def classify(
         regions=regions,
         from_numbers=campaign.from_numbers,
     )
-    phone = pa.array(numbers["phone"], type=pa.string())
-    verdicts = _Verdicts(pa.array(numbers["reason"], type=pa.string()))
+    phone = _array(numbers["phone"])
+    verdicts = _Verdicts(_array(numbers["reason"]))
     pins = _row_zones(frame, verdicts)
     _mark_duplicates(phone, frame["row"].to_numpy(), verdicts)
     _mark_cooldown(phone, verdicts, cooldown or {}, campaign)
@@ -442,6 +444,19 @@ def classify(
     out["status"], out["reason"] = (c.set_axis(out.index) for c in verdicts.columns())
     out["timezone"] = zones.set_axis(out.index)
     return out
+
+
+def _system_allocator() -> None:
+    """From the first sheet read on, pyarrow allocates from the system allocator.
+
+    Intake allocates and frees a few hundred MB of temporaries for a large sheet. pyarrow's
+    default allocator (mimalloc) keeps freed pages for reuse, so they are still held when the
+    campaign's rows are then written to the ledger, which needs as much again; the system
+    allocator hands large blocks back. For a million rows that is about 90 MB less at peak
+    (``make bench``) for the same speed. pyarrow is only used by intake and reports.
+    """
+    if pa.default_memory_pool().backend_name != "system":
+        pa.set_memory_pool(pa.system_memory_pool())
 
 
 class _Verdicts:
@@ -486,9 +501,15 @@ class _Verdicts:
             order = np.argsort(rows, kind="stable")
             mask = np.zeros(len(reasons), dtype=bool)
             mask[rows] = True
-            texts = pa.concat_arrays(self._texts).take(pa.array(order))
+            texts = pa.concat_arrays(self._texts).take(pa.array(order)).cast(reasons.type)
             reasons = pc.replace_with_mask(reasons, pa.array(mask), texts)
         return status, _text(reasons)
+
+
+def _array(column: pd.Series) -> pa.Array:
+    """A text column as one pyarrow array (no copy for a one-chunk ``str`` column)."""
+    values = pa.array(column, from_pandas=True)
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def _text(values: pa.Array) -> pd.Series:

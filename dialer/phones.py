@@ -15,12 +15,15 @@ Two paths give the same answer:
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -231,27 +234,52 @@ def normalize_column(
     ``from_numbers`` is ``same_as_from``. Rows keep ``raw``'s index; the answer for every row
     is the one :func:`normalize` gives.
     """
-    text = _clean_arrow(_strings(raw))
+    text = _chunks(raw)
     groups = _region_groups(len(raw), region=region, regions=regions)
     column = _Column(len(raw))
-    for code, rows in groups:
-        digits = text if len(rows) == len(text) else text.take(pa.array(rows))
-        _fast(digits, code, rows, column)
+    parts = [(code, part) for code, rows in groups for part in _parts(rows)]
+
+    def run(code: str, rows: Rows) -> None:
+        consecutive = rows[-1] - rows[0] + 1 == len(rows)
+        typed = text.slice(rows[0], len(rows)) if consecutive else text.take(pa.array(rows))
+        _fast(_clean_arrow(_one_array(typed)), code, rows, column)
+
+    if len(parts) > 1:
+        with ThreadPoolExecutor(max_workers=min(_WORKERS, len(parts))) as pool:
+            list(pool.map(lambda part: run(*part), parts))
+    else:
+        run(*parts[0])
     _slow_path(raw, groups, column)
     phone, reason = column.finish(from_numbers)
     return pd.DataFrame({"phone": _series(phone), "reason": _series(reason)}, index=raw.index)
 
 
-def _strings(values: pd.Series) -> pa.StringArray:
-    """A text column as one pyarrow string array (blank for missing)."""
-    array = pa.array(values, type=pa.string(), from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):  # the pyarrow CSV reader hands over chunks
-        array = array.combine_chunks()
-    return pc.fill_null(array, "")
+#: Large columns are cut in parts of about ``_PART_ROWS`` worked on by threads (pyarrow and
+#: numpy release the GIL); small parts keep the temporaries, and so peak memory, small.
+_WORKERS = max(1, min(4, os.cpu_count() or 1))
+_PART_ROWS = 125_000
+
+
+def _parts(rows: Rows) -> list[Rows]:
+    """``rows`` in consecutive parts of about :data:`_PART_ROWS`."""
+    count = max(1, round(len(rows) / _PART_ROWS))
+    return [part for part in np.array_split(rows, count) if len(part)] or [rows]
+
+
+def _chunks(values: pd.Series) -> pa.ChunkedArray:
+    """A text column as pyarrow chunks (no copy for pandas' own ``str`` columns)."""
+    array = pa.array(values, type=pa.large_string(), from_pandas=True)
+    return array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
+
+
+def _one_array(chunks: pa.ChunkedArray) -> pa.StringArray:
+    """Some rows of a column as one plain string array, blank for missing."""
+    whole = pa.concat_arrays(chunks.chunks) if chunks.num_chunks != 1 else chunks.chunk(0)
+    return pc.fill_null(whole.cast(pa.string()), "")
 
 
 def _series(values: pa.Array) -> pd.Series:
-    """A pyarrow string array as a pandas ``str`` column, without copying the text."""
+    """A pyarrow (large) string array as a pandas ``str`` column, without copying the text."""
     return pd.Series(pd.array(values, dtype="str"))
 
 
@@ -262,7 +290,7 @@ def _region_groups(size: int, *, region: str, regions: pd.Series | None) -> list
     """The rows read in each region: the ``regions`` column's where given, else ``region``."""
     if regions is None:
         return [(region, np.arange(size))]
-    codes = pc.dictionary_encode(pc.fill_null(_strings(regions), ""))
+    codes = pc.dictionary_encode(_one_array(_chunks(regions)))
     indices = codes.indices.to_numpy(zero_copy_only=False)
     groups: dict[str, list[Rows]] = {}
     for i, code in enumerate(codes.dictionary.to_pylist()):
@@ -273,24 +301,56 @@ def _region_groups(size: int, *, region: str, regions: pd.Series | None) -> list
 def _clean_arrow(text: pa.StringArray) -> pa.StringArray:
     """:func:`clean` for a whole array (scientific notation aside).
 
-    Most rows are plain ASCII whose only clean-up is dropping separators: that is done byte
-    by byte (numpy on the array's buffers), which is what makes a million rows cheap. Rows
-    with non-ASCII text, a ``.`` (Excel's ``501234567.0``) or a ``(`` (``+44 (0)20``) go
-    through the same regular expressions as :func:`clean`.
+    ASCII rows are cleaned byte by byte (numpy on the array's buffers), which is what makes a
+    million rows cheap: separators dropped, and the ``(0)`` of ``+44 (0)20`` and the ``.0``
+    of Excel's ``501234567.0`` with them. Rows with non-ASCII text (invisible marks, wide
+    digits, dashes) go through the same regular expressions as :func:`clean`.
     """
     offsets, body = _buffers(text)
-    special = pc.invert(pc.string_is_ascii(text)).to_numpy(zero_copy_only=False)
-    for byte in b".(":
-        special[_rows_of(offsets, np.flatnonzero(body == byte))] = True
-    cleaned = _without_bytes(text, offsets, body, _SEPARATOR_BYTES)
-    if not special.any():
+    drop = _SEPARATOR_BYTES[body]
+    _drop_trunk_in_brackets(offsets, body, drop)
+    _drop_excel_decimals(text, offsets, body, drop)
+    cleaned = _without(text, offsets, body, drop)
+    non_ascii = pc.invert(pc.string_is_ascii(text))
+    if not pc.any(non_ascii).as_py():
         return cleaned
-    odd = text.filter(pa.array(special))
-    odd = pc.replace_substring_regex(odd, INVISIBLE.pattern, "")
+    odd = pc.replace_substring_regex(text.filter(non_ascii), INVISIBLE.pattern, "")
     odd = pc.utf8_normalize(odd, form="NFKC")
     for pattern, replacement in _CLEAN_STEPS:
         odd = pc.replace_substring_regex(odd, pattern, replacement)
-    return pc.replace_with_mask(cleaned, pa.array(special), odd)
+    return pc.replace_with_mask(cleaned, non_ascii, odd)
+
+
+def _drop_trunk_in_brackets(offsets: Offsets, body: Bytes, drop: BoolArray) -> None:
+    """Mark the ``0`` of every ``(0)`` inside a row (the brackets are separators anyway)."""
+    if len(body) < 3:
+        return
+    opens = np.flatnonzero(body[:-2] == ord("("))
+    hit = opens[(body[opens + 1] == ord("0")) & (body[opens + 2] == ord(")"))]
+    ends = offsets[_rows_of(offsets, hit) + 1]
+    drop[hit[hit + 3 <= ends] + 1] = True
+
+
+def _drop_excel_decimals(
+    text: pa.StringArray, offsets: Offsets, body: Bytes, drop: BoolArray
+) -> None:
+    """Mark ``.0…`` to the end of rows that are Excel's view of a whole number
+    (:data:`_EXCEL_FLOAT`: digits, a dot, only zeros after it)."""
+    dots = np.flatnonzero(body == ord("."))
+    if not len(dots):
+        return
+    dot_rows = _rows_of(offsets, dots)
+    rows = np.unique(dot_rows)
+    whole = rows[_np(pc.match_substring_regex(text.take(pa.array(rows)), _EXCEL_FLOAT))]
+    chosen = np.isin(dot_rows, whole)
+    drop[_ranges(dots[chosen], offsets[dot_rows[chosen] + 1])] = True
+
+
+def _ranges(starts: Rows, ends: npt.NDArray[np.integer[Any]]) -> Rows:
+    """Every position in the half-open ranges ``[starts[i], ends[i])``."""
+    lengths = (ends - starts).astype(np.intp)
+    before = np.cumsum(lengths) - lengths
+    return np.repeat(starts - before, lengths) + np.arange(int(lengths.sum()))
 
 
 #: What :func:`clean` does after the invisible marks, in order (regular expressions).
@@ -309,35 +369,37 @@ _SEPARATOR_BYTES = _byte_table(b" \t\r\n\f\v-.()[]/'\"`_")
 _NOT_DIGIT = ~_byte_table(b"0123456789")
 
 
-def _buffers(text: pa.StringArray) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+Offsets = npt.NDArray[np.int32]
+Bytes = npt.NDArray[np.uint8]
+
+
+def _buffers(text: pa.StringArray) -> tuple[Offsets, Bytes]:
     """A string array's offsets (from 0) and its rows' UTF-8 bytes as numpy (no copy)."""
+    if text.type != pa.string():  # int32 offsets are read below
+        text = text.cast(pa.string())
     _, offsets, data = text.buffers()
     starts = np.frombuffer(offsets, dtype=np.int32)[text.offset : text.offset + len(text) + 1]
     raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-    starts = starts.astype(np.int64)
-    return starts - starts[0], raw[starts[0] : starts[-1]]
+    first, last = int(starts[0]), int(starts[-1])
+    return (starts - first if first else starts), raw[first:last]
 
 
-def _rows_of(offsets: npt.NDArray[np.int64], positions: Rows) -> Rows:
+def _rows_of(offsets: Offsets, positions: Rows) -> Rows:
     """The row each byte position (sorted) falls in."""
     return np.searchsorted(offsets, positions, side="right") - 1
 
 
-def _without_bytes(
-    text: pa.StringArray,
-    offsets: npt.NDArray[np.int64],
-    body: npt.NDArray[np.uint8],
-    table: npt.NDArray[np.bool_],
+def _without(
+    text: pa.StringArray, offsets: Offsets, body: Bytes, drop: BoolArray
 ) -> pa.StringArray:
-    """``text`` without the ASCII bytes that ``table`` marks.
-
-    Safe on UTF-8: an ASCII byte is never part of a multi-byte character.
-    """
-    drop = np.flatnonzero(table[body])
-    if not len(drop):
+    """``text`` without the bytes marked in ``drop`` (ASCII bytes only: an ASCII byte is
+    never part of a multi-byte UTF-8 character)."""
+    if not drop.any():
         return text
-    new_offsets = (offsets - np.searchsorted(drop, offsets)).astype(np.int32)
-    kept = np.delete(body, drop)
+    dropped = np.zeros(len(body) + 1, dtype=np.int32)  # dropped[i]: how many before byte i
+    np.cumsum(drop.view(np.int8), dtype=np.int32, out=dropped[1:])
+    new_offsets = offsets - dropped[offsets]
+    kept = body[~drop]
     return pa.StringArray.from_buffers(len(text), pa.py_buffer(new_offsets), pa.py_buffer(kept))
 
 
@@ -359,17 +421,15 @@ class _Column:
         self.pieces.append((rows, e164))
 
     def invalid(self, rows: npt.NDArray[np.intp], why: InvalidReason) -> None:
-        self.reason[rows] = self.code(why)
-
-    def code(self, why: InvalidReason) -> int:
-        return self.REASONS.index(why.value)
+        self.reason[rows] = self.REASONS.index(why.value)
 
     def undecided(self) -> npt.NDArray[np.intp]:
         return np.flatnonzero(self.reason < 0)
 
     def finish(self, from_numbers: Iterable[str]) -> tuple[pa.Array, pa.Array]:
         """(phone, reason) arrays; a number equal to a caller id is ``same_as_from``."""
-        values = pa.concat_arrays([pa.array([""]), *(v.cast(pa.string()) for _, v in self.pieces)])
+        text = pa.large_string()  # what pandas keeps: no copy when the column is made
+        values = pa.concat_arrays([pa.array([""], text), *(v.cast(text) for _, v in self.pieces)])
         source = np.zeros(len(self.reason), dtype=np.int64)
         start = 1
         for rows, piece in self.pieces:
@@ -381,16 +441,16 @@ class _Column:
             hit = pc.is_in(phone, value_set=own)
             self.reason[_np(hit)] = self.REASONS.index(InvalidReason.SAME_AS_FROM.value)
             phone = pc.if_else(hit, "", phone)
-        names = pa.array(self.REASONS, type=pa.string())
+        names = pa.array(self.REASONS, type=text)
         reason = pa.DictionaryArray.from_arrays(pa.array(self.reason), names)
-        return phone, reason.cast(pa.string())
+        return phone, reason.cast(text)
 
 
 def _slow_path(raw: pd.Series, groups: list[tuple[str, Rows]], column: _Column) -> None:
     """Rows the fast path left undecided: :func:`normalize`, once per (value, region)."""
     memo: dict[tuple[str, str], tuple[str | None, InvalidReason | None]] = {}
-    found: list[str] = []
-    found_rows: list[int] = []
+    found: dict[str, list[int]] = {}  # E.164 → rows
+    refused: dict[InvalidReason, list[int]] = {}
     for code, rows in groups:
         rows = rows[column.reason[rows] < 0]
         values = raw.iloc[rows].fillna("").astype("str").tolist()
@@ -399,12 +459,15 @@ def _slow_path(raw: pd.Series, groups: list[tuple[str, Rows]], column: _Column) 
                 memo[value, code] = normalize(value, region=code)
             e164, why = memo[value, code]
             if e164 is not None:
-                found.append(e164)
-                found_rows.append(row)
+                found.setdefault(e164, []).append(row)
             elif why is not None:
-                column.reason[row] = column.code(why)
+                refused.setdefault(why, []).append(row)
+    for why, rows_of in refused.items():
+        column.invalid(np.array(rows_of, dtype=np.intp), why)
     if found:
-        column.valid(np.array(found_rows, dtype=np.intp), pa.array(found, type=pa.string()))
+        rows_of_number = [np.array(r, dtype=np.intp) for r in found.values()]
+        numbers = np.repeat(np.array(list(found), dtype=object), [len(r) for r in rows_of_number])
+        column.valid(np.concatenate(rows_of_number), pa.array(numbers, type=pa.string()))
 
 
 # --------------------------------------------------------------------------- the fast path
@@ -420,7 +483,7 @@ BoolArray = npt.NDArray[np.bool_]
 class _Shape:
     """What the fast path needs to know about each cleaned row, from its bytes alone."""
 
-    lengths: npt.NDArray[np.int64]
+    lengths: Offsets
     first: npt.NDArray[np.uint8]  # the first byte (0 for an empty row)
     plain: BoolArray  # digits only, after an optional leading "+" (1 to 17 digits)
 
@@ -458,9 +521,9 @@ def _fast(digits: pa.StringArray, region: str, rows: npt.NDArray[np.intp], colum
         never = np.zeros(len(rows), dtype=bool)
         _international(digits, rows, usable, 2, column, sure_length=never, sure_validity=never)
     local = candidates & ~idd
-    viable = local & _matching(digits, local, general)
-    has_trunk = local & _starts(digits, trunk) if trunk else np.zeros(len(rows), dtype=bool)
     with_code = local & _starts(digits, code)
+    has_trunk = local & _starts(digits, trunk) if trunk else np.zeros(len(rows), dtype=bool)
+    viable = _matching(digits, has_trunk | with_code, general)  # only asked of those rows
     bare = local & ~has_trunk & ~with_code
     sure_bare = bare & (shape.lengths >= 3)
     trunked = dict(sure_length=sure_bare, sure_validity=sure_bare | (has_trunk & ~viable))
@@ -471,12 +534,28 @@ def _fast(digits: pa.StringArray, region: str, rows: npt.NDArray[np.intp], colum
     sure_code = np.zeros(len(rows), dtype=bool)
     sure_code[second] = _np(pc.match_substring_regex(rest, general))
     if trunk:
-        sure_code[second] &= ~_np(pc.starts_with(rest, trunk))
+        sure_code[second] &= ~_starts(rest, trunk)
     _international(digits, rows, second, 0, column, sure_length=sure_code, sure_validity=sure_code)
 
 
-def _starts(digits: pa.StringArray, prefix: str) -> BoolArray:
-    return _np(pc.starts_with(digits, prefix))
+def _starts(text: pa.StringArray, prefix: str) -> BoolArray:
+    """Per row: whether it starts with the ASCII ``prefix`` (numpy on the buffers)."""
+    offsets, body = _buffers(text)
+    out = np.diff(offsets) >= len(prefix)
+    if not len(body):
+        return out & (len(prefix) == 0)
+    at = offsets[:-1].copy()
+    last = len(body) - 1
+    for byte in prefix.encode("ascii"):
+        np.minimum(at, last, out=at)
+        out &= body[at] == byte
+        at += 1
+    return out
+
+
+def _lengths(text: pa.StringArray) -> Offsets:
+    """Per row: its length in bytes (characters, for ASCII digits)."""
+    return np.diff(_buffers(text)[0])
 
 
 def _matching(digits: pa.StringArray, where: BoolArray, pattern: str) -> BoolArray:
@@ -579,21 +658,20 @@ def _decide(
     codes[(codes == _BAD_LENGTH) & ~sure_length] = _UNDECIDED
     codes[(codes == _NOT_VALID) & ~sure_validity] = _UNDECIDED
     valid = codes == _VALID
-    e164 = pc.binary_join_element_wise(f"+{code}", national.filter(pa.array(valid)), "")
-    accepted = _np(_api_accepts_arrow(e164))
-    column.valid(rows[valid][accepted], e164.filter(pa.array(accepted)))
-    column.invalid(rows[valid][~accepted], InvalidReason.BAD_LENGTH)
+    accepted = valid & _api_accepts_lengths(code, _lengths(national))
+    e164 = pc.binary_join_element_wise(f"+{code}", national.filter(pa.array(accepted)), "")
+    column.valid(rows[accepted], e164)
+    column.invalid(rows[valid & ~accepted], InvalidReason.BAD_LENGTH)
     column.invalid(rows[codes == _BAD_LENGTH], InvalidReason.BAD_LENGTH)
     column.invalid(rows[codes == _NOT_VALID], InvalidReason.NOT_VALID_FOR_REGION)
 
 
-def _api_accepts_arrow(e164: pa.Array) -> pa.Array:
-    """:func:`api_accepts` for an array."""
-    shape = pc.match_substring_regex(e164, _API_RULE.pattern.join("^$"))
-    israeli = pc.starts_with(e164, "+972")
-    length = pc.utf8_length(e164)
-    israeli_ok = pc.or_(pc.equal(length, 12), pc.equal(length, 13))
-    return pc.and_(shape, pc.or_(pc.invert(israeli), israeli_ok))
+def _api_accepts_lengths(code: int, lengths: Offsets) -> BoolArray:
+    """:func:`api_accepts` for ``+<code><national>`` numbers made of digits, by length alone:
+    8 to 15 digits; ``+972`` numbers are 12 or 13 characters (8 or 9 national digits)."""
+    digits = len(str(code)) + lengths
+    ok = (digits >= 8) & (digits <= 15)
+    return ok & ((lengths == 8) | (lengths == 9)) if code == 972 else ok
 
 
 @cache
@@ -623,16 +701,19 @@ def _judge_national(code: int, national: pa.Array) -> Codes:
     A number that begins like a trunk prefix (``0…`` or the country's prefix pattern) is left
     undecided: ``parse`` may strip it.
     """
-    plain = _np(pc.invert(pc.starts_with(national, "0")))
+    plain = ~_starts(national, "0")
     prefix = _trunk_prefix(code)
-    if prefix is not None:
-        stripped = pc.replace_substring_regex(national, prefix, "", max_replacements=1)
+    if prefix is not None and prefix.isdigit():
+        plain &= ~_starts(national, prefix)
+    elif prefix is not None:
+        anchored = f"^(?:{prefix})"
+        stripped = pc.replace_substring_regex(national, anchored, "", max_replacements=1)
         plain &= _np(pc.equal(pc.utf8_length(stripped), pc.utf8_length(national)))
     codes = np.zeros(len(national), dtype=np.int8)
     rows = np.flatnonzero(plain)
     if len(rows):
         subset = national.take(pa.array(rows))
-        lengths = pc.utf8_length(subset).to_numpy(zero_copy_only=False)
+        lengths = _lengths(subset)
         possible, local_only = _possible_lengths(code)
         verdict = np.where(np.isin(lengths, possible), _NOT_VALID, _UNDECIDED)
         verdict[~np.isin(lengths, possible + local_only)] = _BAD_LENGTH
@@ -654,11 +735,11 @@ def _possible_lengths(code: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 @cache
 def _trunk_prefix(code: int) -> str | None:
-    """The country's trunk prefix pattern (``national_prefix_for_parsing``), anchored."""
+    """The country's trunk prefix pattern (``national_prefix_for_parsing``)."""
     region = phonenumbers.region_code_for_country_code(code)
     meta = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
     parsing = meta.national_prefix_for_parsing if meta else None
-    return f"^(?:{parsing})" if parsing else None
+    return parsing or None
 
 
 @cache

@@ -151,7 +151,9 @@ def zones_for_numbers(phones: pd.Series, *, pinned: str | None, default_zone: st
     code alone, for all its numbers at once; the others are looked up per distinct longest
     prefix, and their type (geographic or not) is tested per country, vectorized.
     """
-    numbers = pc.fill_null(pa.array(phones, type=pa.string()), "")
+    numbers = pc.fill_null(pa.array(phones, from_pandas=True), "")
+    if isinstance(numbers, pa.ChunkedArray):
+        numbers = numbers.combine_chunks()
     sets = _ZoneSets(default_zone)
     if pinned:
         codes = np.where(_np_bool(pc.not_equal(numbers, "")), sets.code((pinned,)), 0)
@@ -265,7 +267,7 @@ def _by_prefix(country: str, numbers: pa.Array, sets: _ZoneSets) -> Codes:
 
 def _longest_prefixes(numbers: pa.Array) -> pa.Array:
     """Per number, its longest prefix that phonenumbers has zone data for ("" if none)."""
-    found = pa.nulls(len(numbers), pa.string())
+    found = pa.nulls(len(numbers), numbers.type)
     for length in range(TIMEZONE_LONGEST_PREFIX, 0, -1):
         prefix = pc.utf8_slice_codeunits(numbers, 1, 1 + length)
         known = pc.and_(pc.is_null(found), pc.is_in(prefix, value_set=_prefixes(length)))

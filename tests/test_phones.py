@@ -7,7 +7,7 @@ import random
 import pandas as pd
 import phonenumbers
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dialer.models import InvalidReason as R
@@ -172,3 +172,21 @@ def test_mask_keeps_country_code_and_last_two_digits() -> None:
 )
 def test_region_for_country(value: str, region: str | None) -> None:
     assert region_for_country(value) == region
+
+
+PIECES = st.sampled_from(
+    ["0", "5", "2", "3", "9", "7", "+", "00", "972", "(0)", "(", ")", ".0", ".", "-", " ", "\t",
+     "'", "\u00a0", "\u200f", "０", "–"]
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(PIECES, max_size=16).map("".join), min_size=1, max_size=12))
+@example(["052 234 5678 (", "0)0522345678", "522345678.0", ".0", "0522345678.00 "])
+def test_column_matches_single_numbers_on_any_mix_of_separators(raws: list[str]) -> None:
+    """Neighbouring rows never leak into each other: "(0" ending one row and "0)" starting
+    the next, Excel's ".0" after a number, marks and separators anywhere."""
+    out = normalize_column(pd.Series(raws, dtype="str"), region="IL")
+    for raw, phone, reason in zip(raws, out["phone"], out["reason"], strict=True):
+        e164, why = normalize(raw, region="IL")
+        assert (phone, reason) == (e164 or "", why.value if why else ""), raw
