@@ -434,7 +434,7 @@ def classify(
     phone = _array(numbers["phone"])
     verdicts = _Verdicts(_array(numbers["reason"]))
     pins = _row_zones(frame, verdicts)
-    _mark_duplicates(phone, frame["row"].to_numpy(), verdicts)
+    _mark_duplicates(numbers["number"].to_numpy(), frame["row"].to_numpy(), verdicts)
     _mark_cooldown(phone, verdicts, cooldown or {}, campaign)
     _mark_dnc(numbers["phone"], verdicts, dnc, campaign.agent_id, now)
     zones = _zones(numbers["phone"], campaign, pins)
@@ -485,7 +485,9 @@ class _Verdicts:
         """The rows no check has settled yet."""
         return np.flatnonzero(self.status == 0)
 
-    def mark(self, rows: npt.NDArray[np.intp], status: LeadStatus, reasons: list[str]) -> None:
+    def mark(
+        self, rows: npt.NDArray[np.intp], status: LeadStatus, reasons: list[str] | pa.Array
+    ) -> None:
         """Settle pending ``rows`` with ``status``, each with its reason."""
         self.status[rows] = self.STATUSES.index(status)
         self._rows.append(rows)
@@ -543,22 +545,25 @@ def _row_zones(frame: pd.DataFrame, verdicts: _Verdicts) -> pd.Series | None:
     return pins
 
 
-def _mark_duplicates(phone: pa.Array, rows: npt.NDArray[np.int64], verdicts: _Verdicts) -> None:
+def _mark_duplicates(
+    numbers: npt.NDArray[np.int64], rows: npt.NDArray[np.int64], verdicts: _Verdicts
+) -> None:
     """Second and later rows of a number: ``duplicate of row N`` (N = the first row).
 
-    Dictionary codes are numbered in order of first appearance, so a row is a first
-    occurrence exactly when its code is larger than every code before it.
+    ``numbers`` are the E.164 digits as integers. Factorized codes are numbered in order of
+    first appearance, so a row is a first occurrence exactly when its code is larger than
+    every code before it.
     """
     pending = verdicts.pending()
-    digits = pc.utf8_slice_codeunits(phone.take(pa.array(pending)), 1)  # E.164 without "+"
-    codes, _ = pd.factorize(pc.cast(digits, pa.int64()).to_numpy())  # hashing small integers
+    codes, _ = pd.factorize(numbers[pending])
     seen = np.maximum.accumulate(np.concatenate(([-1], codes[:-1])))
     first = codes > seen
     if first.all():
         return
     first_rows = rows[pending[first]]  # the sheet row of each code's first occurrence
     repeat = ~first
-    reasons = [f"duplicate of row {r}" for r in first_rows[codes[repeat]].tolist()]
+    of_row = pc.cast(pa.array(first_rows[codes[repeat]]), pa.string())
+    reasons = pc.binary_join_element_wise("duplicate of row ", of_row, "")
     verdicts.mark(pending[repeat], LeadStatus.DUPLICATE, reasons)
 
 

@@ -228,7 +228,8 @@ def normalize_column(
     regions: pd.Series | None = None,
     from_numbers: Collection[str] = (),
 ) -> pd.DataFrame:
-    """Normalize a sheet's phone column: columns ``phone`` (E.164 or "") and ``reason``.
+    """Normalize a sheet's phone column: columns ``phone`` (E.164 or ""), ``reason``, and
+    ``number``, the E.164 digits as an integer (-1 for no number: cheap to dedupe on).
 
     ``regions`` (aligned with ``raw``) overrides ``region`` per row. A number equal to one of
     ``from_numbers`` is ``same_as_from``. Rows keep ``raw``'s index; the answer for every row
@@ -251,7 +252,8 @@ def normalize_column(
         run(*parts[0])
     _slow_path(raw, groups, column)
     phone, reason = column.finish(from_numbers)
-    return pd.DataFrame({"phone": _series(phone), "reason": _series(reason)}, index=raw.index)
+    columns = {"phone": _series(phone), "reason": _series(reason), "number": column.numbers}
+    return pd.DataFrame(columns, index=raw.index)
 
 
 #: Large columns are cut in parts of about ``_PART_ROWS`` worked on by threads (pyarrow and
@@ -371,6 +373,7 @@ _NOT_DIGIT = ~_byte_table(b"0123456789")
 
 Offsets = npt.NDArray[np.int32]
 Bytes = npt.NDArray[np.uint8]
+Ints = npt.NDArray[np.int64]
 
 
 def _buffers(text: pa.StringArray) -> tuple[Offsets, Bytes]:
@@ -414,10 +417,12 @@ class _Column:
 
     def __init__(self, size: int) -> None:
         self.reason = np.full(size, -1, dtype=np.int8)
+        self.numbers = np.full(size, -1, dtype=np.int64)
         self.pieces: list[tuple[npt.NDArray[np.intp], pa.Array]] = []
 
-    def valid(self, rows: npt.NDArray[np.intp], e164: pa.Array) -> None:
+    def valid(self, rows: npt.NDArray[np.intp], e164: pa.Array, numbers: Ints) -> None:
         self.reason[rows] = 0
+        self.numbers[rows] = numbers
         self.pieces.append((rows, e164))
 
     def invalid(self, rows: npt.NDArray[np.intp], why: InvalidReason) -> None:
@@ -440,6 +445,7 @@ class _Column:
         if len(own):
             hit = pc.is_in(phone, value_set=own)
             self.reason[_np(hit)] = self.REASONS.index(InvalidReason.SAME_AS_FROM.value)
+            self.numbers[_np(hit)] = -1
             phone = pc.if_else(hit, "", phone)
         names = pa.array(self.REASONS, type=text)
         reason = pa.DictionaryArray.from_arrays(pa.array(self.reason), names)
@@ -466,8 +472,10 @@ def _slow_path(raw: pd.Series, groups: list[tuple[str, Rows]], column: _Column) 
         column.invalid(np.array(rows_of, dtype=np.intp), why)
     if found:
         rows_of_number = [np.array(r, dtype=np.intp) for r in found.values()]
-        numbers = np.repeat(np.array(list(found), dtype=object), [len(r) for r in rows_of_number])
-        column.valid(np.concatenate(rows_of_number), pa.array(numbers, type=pa.string()))
+        counts = [len(r) for r in rows_of_number]
+        texts = np.repeat(np.array(list(found), dtype=object), counts)
+        numbers = np.repeat(np.array([int(n[1:]) for n in found], dtype=np.int64), counts)
+        column.valid(np.concatenate(rows_of_number), pa.array(texts, pa.string()), numbers)
 
 
 # --------------------------------------------------------------------------- the fast path
@@ -658,9 +666,12 @@ def _decide(
     codes[(codes == _BAD_LENGTH) & ~sure_length] = _UNDECIDED
     codes[(codes == _NOT_VALID) & ~sure_validity] = _UNDECIDED
     valid = codes == _VALID
-    accepted = valid & _api_accepts_lengths(code, _lengths(national))
-    e164 = pc.binary_join_element_wise(f"+{code}", national.filter(pa.array(accepted)), "")
-    column.valid(rows[accepted], e164)
+    lengths = _lengths(national)
+    accepted = valid & _api_accepts_lengths(code, lengths)
+    chosen = national.filter(pa.array(accepted))
+    e164 = pc.binary_join_element_wise(f"+{code}", chosen, "")
+    digits = pc.cast(chosen, pa.int64()).to_numpy()  # at most 15 digits: fits an int64
+    column.valid(rows[accepted], e164, code * 10 ** lengths[accepted].astype(np.int64) + digits)
     column.invalid(rows[valid & ~accepted], InvalidReason.BAD_LENGTH)
     column.invalid(rows[codes == _BAD_LENGTH], InvalidReason.BAD_LENGTH)
     column.invalid(rows[codes == _NOT_VALID], InvalidReason.NOT_VALID_FOR_REGION)

@@ -69,6 +69,7 @@ def test_column_agrees_with_single_numbers_and_marks_same_as_from() -> None:
     reasons = [""] * len(MESSY) + [r.value for _, r in INVALID] + ["same_as_from"]
     assert out["phone"].tolist() == expected
     assert out["reason"].tolist() == reasons
+    assert out["number"].tolist() == [int(e[1:]) if e else -1 for e in expected]
 
 
 def test_per_row_regions() -> None:
@@ -187,6 +188,8 @@ def test_column_matches_single_numbers_on_any_mix_of_separators(raws: list[str])
     """Neighbouring rows never leak into each other: "(0" ending one row and "0)" starting
     the next, Excel's ".0" after a number, marks and separators anywhere."""
     out = normalize_column(pd.Series(raws, dtype="str"), region="IL")
-    for raw, phone, reason in zip(raws, out["phone"], out["reason"], strict=True):
+    rows = zip(raws, out["phone"], out["reason"], out["number"], strict=True)
+    for raw, phone, reason, number in rows:
         e164, why = normalize(raw, region="IL")
         assert (phone, reason) == (e164 or "", why.value if why else ""), raw
+        assert number == (int(e164[1:]) if e164 else -1)
