@@ -179,13 +179,21 @@ def _read_bytes(path: Path) -> bytes:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read the lead sheet ({exc.strerror})") from None
-    if not data.strip(b" \t\r\n\xef\xbb\xbf\xff\xfe\x00"):
+    if _blank(data):
         raise InputError(f"{path}: the file is empty; expected a header row and lead rows")
     if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
         raise InputError(f"{path}: this is an Excel workbook, not CSV; rename it to .xlsx")
     if b"\x00" in data[:_SNIFF_BYTES] and not data.startswith(_UTF16_BOMS):
         raise InputError(f"{path}: looks like a binary file, not a CSV lead sheet")
     return data
+
+
+_BLANK = b" \t\r\n\xef\xbb\xbf\xff\xfe\x00"  # what an empty sheet may still hold (BOMs)
+
+
+def _blank(data: bytes) -> bool:
+    """Nothing but whitespace, BOMs and NULs (looks at a large file's start only)."""
+    return not data[:_SNIFF_BYTES].strip(_BLANK) and not data.strip(_BLANK)
 
 
 def _detected(data: bytes, path: Path) -> Choice:

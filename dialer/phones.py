@@ -303,24 +303,68 @@ def _region_groups(size: int, *, region: str, regions: pd.Series | None) -> list
 def _clean_arrow(text: pa.StringArray) -> pa.StringArray:
     """:func:`clean` for a whole array (scientific notation aside).
 
-    ASCII rows are cleaned byte by byte (numpy on the array's buffers), which is what makes a
-    million rows cheap: separators dropped, and the ``(0)`` of ``+44 (0)20`` and the ``.0``
-    of Excel's ``501234567.0`` with them. Rows with non-ASCII text (invisible marks, wide
-    digits, dashes) go through the same regular expressions as :func:`clean`.
+    Rows are cleaned byte by byte (numpy on the array's buffers), which is what makes a
+    million rows cheap: separators dropped, the ``(0)`` of ``+44 (0)20`` and the ``.0`` of
+    Excel's ``501234567.0`` with them, and the invisible marks and Unicode dashes and spaces
+    that :func:`clean` would remove anyway (:func:`_droppable`). Rows with any other
+    non-ASCII text (wide digits...), or with such marks next to a ``.`` or ``(``, go through
+    the same regular expressions as :func:`clean`.
     """
     offsets, body = _buffers(text)
     drop = _SEPARATOR_BYTES[body]
     _drop_trunk_in_brackets(offsets, body, drop)
     _drop_excel_decimals(text, offsets, body, drop)
+    odd = _drop_known_characters(offsets, body, drop)
     cleaned = _without(text, offsets, body, drop)
-    non_ascii = pc.invert(pc.string_is_ascii(text))
-    if not pc.any(non_ascii).as_py():
+    if not len(odd):
         return cleaned
-    odd = pc.replace_substring_regex(text.filter(non_ascii), INVISIBLE.pattern, "")
-    odd = pc.utf8_normalize(odd, form="NFKC")
+    mask = np.zeros(len(text), dtype=bool)
+    mask[odd] = True
+    rows = pc.replace_substring_regex(text.take(pa.array(odd)), INVISIBLE.pattern, "")
+    rows = pc.utf8_normalize(rows, form="NFKC")
     for pattern, replacement in _CLEAN_STEPS:
-        odd = pc.replace_substring_regex(odd, pattern, replacement)
-    return pc.replace_with_mask(cleaned, non_ascii, odd)
+        rows = pc.replace_substring_regex(rows, pattern, replacement)
+    return pc.replace_with_mask(cleaned, pa.array(mask), rows)
+
+
+def _drop_known_characters(offsets: Offsets, body: Bytes, drop: BoolArray) -> Rows:
+    """Mark the bytes of :func:`_droppable` characters; return the rows that still need the
+    regular expressions (other non-ASCII characters, or a ``.`` or ``(`` beside them)."""
+    high = np.flatnonzero(body >= 0x80)
+    if not len(high):
+        return high
+    starts = high[body[high] >= 0xC0]  # first bytes of characters
+    size = np.where(body[starts] >= 0xE0, 3, 2) + (body[starts] >= 0xF0)
+    code = body[starts].astype(np.int64) << 8 | body[np.minimum(starts + 1, len(body) - 1)]
+    three = size == 3
+    code[three] = code[three] << 8 | body[np.minimum(starts[three] + 2, len(body) - 1)]
+    known = np.isin(code, _droppable()) & (size < 4)
+    drop[_ranges(starts[known], starts[known] + size[known])] = True
+    row_of = _rows_of(offsets, starts)
+    odd = np.zeros(len(offsets) - 1, dtype=bool)
+    odd[row_of[~known]] = True
+    non_ascii = np.zeros(len(offsets) - 1, dtype=bool)
+    non_ascii[row_of] = True
+    punctuated = _rows_of(offsets, np.flatnonzero((body == ord(".")) | (body == ord("("))))
+    odd[punctuated[non_ascii[punctuated]]] = True
+    return np.flatnonzero(odd)
+
+
+@cache
+def _droppable() -> npt.NDArray[np.int64]:
+    """The UTF-8 bytes (as integers) of non-ASCII characters :func:`clean` removes wherever
+    they stand: invisible marks, and characters NFKC leaves as (or turns into) a separator
+    that no other step looks at (not ``.``, ``(`` or ``)``)."""
+    separators = {chr(c) for c in range(0x10000) if _SEPARATORS_RE.fullmatch(chr(c))}
+    simple = separators - set(".()")
+    codes = []
+    for point in range(0x80, 0x10000):
+        ch = chr(point)
+        if 0xD800 <= point < 0xE000:
+            continue  # surrogates are not characters
+        if INVISIBLE.fullmatch(ch) or unicodedata.normalize("NFKC", ch) in simple:
+            codes.append(int.from_bytes(ch.encode("utf-8"), "big"))
+    return np.array(sorted(codes), dtype=np.int64)
 
 
 def _drop_trunk_in_brackets(offsets: Offsets, body: Bytes, drop: BoolArray) -> None:
@@ -342,9 +386,12 @@ def _drop_excel_decimals(
     if not len(dots):
         return
     dot_rows = _rows_of(offsets, dots)
-    rows = np.unique(dot_rows)
-    whole = rows[_np(pc.match_substring_regex(text.take(pa.array(rows)), _EXCEL_FLOAT))]
-    chosen = np.isin(dot_rows, whole)
+    has_dot = np.zeros(len(offsets) - 1, dtype=bool)
+    has_dot[dot_rows] = True
+    rows = np.flatnonzero(has_dot)
+    whole = np.zeros(len(offsets) - 1, dtype=bool)
+    whole[rows] = _np(pc.match_substring_regex(text.take(pa.array(rows)), _EXCEL_FLOAT))
+    chosen = whole[dot_rows]
     drop[_ranges(dots[chosen], offsets[dot_rows[chosen] + 1])] = True
 
 
@@ -645,12 +692,12 @@ def _by_country_code(numbers: pa.StringArray) -> list[tuple[int, npt.NDArray[np.
 def _leading_country_code(digits: str) -> str | None:
     """The country calling code ``digits`` start with, if any."""
     for length in (1, 2, 3):
-        if len(digits) >= length and int(digits[:length]) in _CALLING_CODES:
+        if digits[:length] in _CALLING_CODES:
             return digits[:length]
     return None
 
 
-_CALLING_CODES = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+_CALLING_CODES = frozenset(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 
 
 def _decide(

@@ -226,12 +226,12 @@ def _by_country(
 def _country_code(digits: str) -> str | None:
     """The country calling code that ``digits`` begin with (codes are prefix-free)."""
     for length in (1, 2, 3):
-        if digits[:length].isdigit() and int(digits[:length]) in _COUNTRY_CODES:
+        if digits[:length] in _COUNTRY_CODES:
             return digits[:length]
     return None
 
 
-_COUNTRY_CODES = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+_COUNTRY_CODES = frozenset(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 
 
 @cache

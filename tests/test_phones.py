@@ -184,6 +184,7 @@ PIECES = st.sampled_from(
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(PIECES, max_size=16).map("".join), min_size=1, max_size=12))
 @example(["052 234 5678 (", "0)0522345678", "522345678.0", ".0", "0522345678.00 "])
+@example(["+055", "+0552345678", "00055", "+1", "\u200f(0)52.0"])
 def test_column_matches_single_numbers_on_any_mix_of_separators(raws: list[str]) -> None:
     """Neighbouring rows never leak into each other: "(0" ending one row and "0)" starting
     the next, Excel's ".0" after a number, marks and separators anywhere."""
