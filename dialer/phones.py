@@ -42,6 +42,7 @@ from phonenumbers import (
 from dialer.models import InvalidReason
 
 __all__ = [
+    "DROPPABLE",
     "INVISIBLE",
     "api_accepts",
     "clean",
@@ -306,7 +307,7 @@ def _clean_arrow(text: pa.StringArray) -> pa.StringArray:
     Rows are cleaned byte by byte (numpy on the array's buffers), which is what makes a
     million rows cheap: separators dropped, the ``(0)`` of ``+44 (0)20`` and the ``.0`` of
     Excel's ``501234567.0`` with them, and the invisible marks and Unicode dashes and spaces
-    that :func:`clean` would remove anyway (:func:`_droppable`). Rows with any other
+    that :func:`clean` would remove anyway (:data:`DROPPABLE`). Rows with any other
     non-ASCII text (wide digits...), or with such marks next to a ``.`` or ``(``, go through
     the same regular expressions as :func:`clean`.
     """
@@ -328,7 +329,7 @@ def _clean_arrow(text: pa.StringArray) -> pa.StringArray:
 
 
 def _drop_known_characters(offsets: Offsets, body: Bytes, drop: BoolArray) -> Rows:
-    """Mark the bytes of :func:`_droppable` characters; return the rows that still need the
+    """Mark the bytes of :data:`DROPPABLE` characters; return the rows that still need the
     regular expressions (other non-ASCII characters, or a ``.`` or ``(`` beside them)."""
     high = np.flatnonzero(body >= 0x80)
     if not len(high):
@@ -350,21 +351,25 @@ def _drop_known_characters(offsets: Offsets, body: Bytes, drop: BoolArray) -> Ro
     return np.flatnonzero(odd)
 
 
+#: Non-ASCII characters :func:`clean` removes wherever they stand: the invisible marks, and
+#: the characters NFKC leaves as (or turns into) a separator that no other step of
+#: :func:`clean` looks at (not ``.``, ``(`` or ``)``). A test derives this list again from
+#: :data:`INVISIBLE`, :data:`_SEPARATORS` and NFKC over the whole BMP.
+DROPPABLE = (
+    "\xa0\xad\u061c\u1fef\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u200b\u200c\u200d\u200e\u200f\u2010\u2011\u2012\u2013\u2014\u2015"
+    "\u2018\u2019\u201c\u201d\u202a\u202b\u202c\u202d\u202e\u202f\u205f\u2060\u2061"
+    "\u2062\u2063\u2064\u2065\u2066\u2067\u2068\u2069\u207b\u208b\u2212\u3000\u30fc"
+    "\ufe31\ufe32\ufe33\ufe34\ufe47\ufe48\ufe4d\ufe4e\ufe4f\ufe58\ufe63\ufeff\uff02"
+    "\uff07\uff0d\uff0f\uff3b\uff3d\uff3f\uff40\uff70"
+)
+
+
 @cache
 def _droppable() -> npt.NDArray[np.int64]:
-    """The UTF-8 bytes (as integers) of non-ASCII characters :func:`clean` removes wherever
-    they stand: invisible marks, and characters NFKC leaves as (or turns into) a separator
-    that no other step looks at (not ``.``, ``(`` or ``)``)."""
-    separators = {chr(c) for c in range(0x10000) if _SEPARATORS_RE.fullmatch(chr(c))}
-    simple = separators - set(".()")
-    codes = []
-    for point in range(0x80, 0x10000):
-        ch = chr(point)
-        if 0xD800 <= point < 0xE000:
-            continue  # surrogates are not characters
-        if INVISIBLE.fullmatch(ch) or unicodedata.normalize("NFKC", ch) in simple:
-            codes.append(int.from_bytes(ch.encode("utf-8"), "big"))
-    return np.array(sorted(codes), dtype=np.int64)
+    """The UTF-8 bytes of each :data:`DROPPABLE` character, as one integer."""
+    codes = sorted(int.from_bytes(ch.encode("utf-8"), "big") for ch in DROPPABLE)
+    return np.array(codes, dtype=np.int64)
 
 
 def _drop_trunk_in_brackets(offsets: Offsets, body: Bytes, drop: BoolArray) -> None:

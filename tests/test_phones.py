@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import re
+import unicodedata
 
 import pandas as pd
 import phonenumbers
@@ -11,7 +13,17 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dialer.models import InvalidReason as R
-from dialer.phones import api_accepts, mask, normalize, normalize_column, region_for_country
+from dialer.phones import (
+    _SEPARATORS,
+    DROPPABLE,
+    INVISIBLE,
+    api_accepts,
+    clean,
+    mask,
+    normalize,
+    normalize_column,
+    region_for_country,
+)
 
 E164 = "+972522345678"
 MESSY = [
@@ -194,3 +206,18 @@ def test_column_matches_single_numbers_on_any_mix_of_separators(raws: list[str])
         e164, why = normalize(raw, region="IL")
         assert (phone, reason) == (e164 or "", why.value if why else ""), raw
         assert number == (int(e164[1:]) if e164 else -1)
+
+
+def test_droppable_characters_are_exactly_what_clean_removes_alone() -> None:
+    """The byte-level clean-up's list, derived again: every BMP character that is an
+    invisible mark, or that NFKC turns into a separator no other step looks at."""
+    separators = {chr(c) for c in range(0x10000) if re.fullmatch(_SEPARATORS, chr(c))}
+    simple = separators - set(".()")
+    derived = "".join(
+        chr(c)
+        for c in range(0x80, 0x10000)
+        if not 0xD800 <= c < 0xE000
+        and (INVISIBLE.fullmatch(chr(c)) or unicodedata.normalize("NFKC", chr(c)) in simple)
+    )
+    assert derived == DROPPABLE
+    assert all(clean(f"05{ch}2") == "052" for ch in DROPPABLE)
