@@ -309,14 +309,17 @@ def _clean_arrow(text: pa.StringArray) -> pa.StringArray:
     Excel's ``501234567.0`` with them, and the invisible marks and Unicode dashes and spaces
     that :func:`clean` would remove anyway (:data:`DROPPABLE`). Rows with any other
     non-ASCII text (wide digits...), or with such marks next to a ``.`` or ``(``, go through
-    the same regular expressions as :func:`clean`.
+    the same regular expressions as :func:`clean`. Few full-size temporaries are made: in
+    this VM a fresh 50 MB array costs more in page faults than the arithmetic on it.
     """
     offsets, body = _buffers(text)
-    drop = _SEPARATOR_BYTES[body]
-    _drop_trunk_in_brackets(offsets, body, drop)
-    _drop_excel_decimals(text, offsets, body, drop)
-    odd = _drop_known_characters(offsets, body, drop)
-    cleaned = _without(text, offsets, body, drop)
+    keep = _KEEP_BYTES[body]
+    marks = np.flatnonzero(_MARKED_BYTES[body])  # ".", "(" and non-ASCII bytes: few
+    marked = body[marks]
+    _drop_trunk_in_brackets(offsets, body, marks[marked == ord("(")], keep)
+    _drop_excel_decimals(text, offsets, marks[marked == ord(".")], keep)
+    odd = _drop_known_characters(offsets, body, marks, marked, keep)
+    cleaned = _kept(text, offsets, body, keep)
     if not len(odd):
         return cleaned
     mask = np.zeros(len(text), dtype=bool)
@@ -328,10 +331,12 @@ def _clean_arrow(text: pa.StringArray) -> pa.StringArray:
     return pc.replace_with_mask(cleaned, pa.array(mask), rows)
 
 
-def _drop_known_characters(offsets: Offsets, body: Bytes, drop: BoolArray) -> Rows:
-    """Mark the bytes of :data:`DROPPABLE` characters; return the rows that still need the
+def _drop_known_characters(
+    offsets: Offsets, body: Bytes, marks: Rows, marked: Bytes, keep: BoolArray
+) -> Rows:
+    """Drop the bytes of :data:`DROPPABLE` characters; return the rows that still need the
     regular expressions (other non-ASCII characters, or a ``.`` or ``(`` beside them)."""
-    high = np.flatnonzero(body >= 0x80)
+    high = marks[marked >= 0x80]
     if not len(high):
         return high
     starts = high[body[high] >= 0xC0]  # first bytes of characters
@@ -340,13 +345,13 @@ def _drop_known_characters(offsets: Offsets, body: Bytes, drop: BoolArray) -> Ro
     three = size == 3
     code[three] = code[three] << 8 | body[np.minimum(starts[three] + 2, len(body) - 1)]
     known = np.isin(code, _droppable()) & (size < 4)
-    drop[_ranges(starts[known], starts[known] + size[known])] = True
+    keep[_ranges(starts[known], starts[known] + size[known])] = False
     row_of = _rows_of(offsets, starts)
     odd = np.zeros(len(offsets) - 1, dtype=bool)
     odd[row_of[~known]] = True
     non_ascii = np.zeros(len(offsets) - 1, dtype=bool)
     non_ascii[row_of] = True
-    punctuated = _rows_of(offsets, np.flatnonzero((body == ord(".")) | (body == ord("("))))
+    punctuated = _rows_of(offsets, marks[marked < 0x80])
     odd[punctuated[non_ascii[punctuated]]] = True
     return np.flatnonzero(odd)
 
@@ -372,22 +377,19 @@ def _droppable() -> npt.NDArray[np.int64]:
     return np.array(codes, dtype=np.int64)
 
 
-def _drop_trunk_in_brackets(offsets: Offsets, body: Bytes, drop: BoolArray) -> None:
-    """Mark the ``0`` of every ``(0)`` inside a row (the brackets are separators anyway)."""
-    if len(body) < 3:
-        return
-    opens = np.flatnonzero(body[:-2] == ord("("))
+def _drop_trunk_in_brackets(offsets: Offsets, body: Bytes, opens: Rows, keep: BoolArray) -> None:
+    """Drop the ``0`` of every ``(0)`` inside a row (the brackets are separators anyway)."""
+    opens = opens[opens + 2 < len(body)]
     hit = opens[(body[opens + 1] == ord("0")) & (body[opens + 2] == ord(")"))]
     ends = offsets[_rows_of(offsets, hit) + 1]
-    drop[hit[hit + 3 <= ends] + 1] = True
+    keep[hit[hit + 3 <= ends] + 1] = False
 
 
 def _drop_excel_decimals(
-    text: pa.StringArray, offsets: Offsets, body: Bytes, drop: BoolArray
+    text: pa.StringArray, offsets: Offsets, dots: Rows, keep: BoolArray
 ) -> None:
-    """Mark ``.0…`` to the end of rows that are Excel's view of a whole number
+    """Drop ``.0…`` to the end of rows that are Excel's view of a whole number
     (:data:`_EXCEL_FLOAT`: digits, a dot, only zeros after it)."""
-    dots = np.flatnonzero(body == ord("."))
     if not len(dots):
         return
     dot_rows = _rows_of(offsets, dots)
@@ -397,7 +399,7 @@ def _drop_excel_decimals(
     whole = np.zeros(len(offsets) - 1, dtype=bool)
     whole[rows] = _np(pc.match_substring_regex(text.take(pa.array(rows)), _EXCEL_FLOAT))
     chosen = whole[dot_rows]
-    drop[_ranges(dots[chosen], offsets[dot_rows[chosen] + 1])] = True
+    keep[_ranges(dots[chosen], offsets[dot_rows[chosen] + 1])] = False
 
 
 def _ranges(starts: Rows, ends: npt.NDArray[np.integer[Any]]) -> Rows:
@@ -418,8 +420,10 @@ def _byte_table(members: bytes) -> npt.NDArray[np.bool_]:
     return table
 
 
-#: The ASCII characters of :data:`_SEPARATORS`, and the bytes that are not digits.
-_SEPARATOR_BYTES = _byte_table(b" \t\r\n\f\v-.()[]/'\"`_")
+#: Bytes kept (all but the ASCII characters of :data:`_SEPARATORS`); bytes looked at more
+#: closely (``.``, ``(`` and every non-ASCII byte); bytes that are not digits.
+_KEEP_BYTES = ~_byte_table(b" \t\r\n\f\v-.()[]/'\"`_")
+_MARKED_BYTES = _byte_table(b".(" + bytes(range(0x80, 0x100)))
 _NOT_DIGIT = ~_byte_table(b"0123456789")
 
 
@@ -444,17 +448,20 @@ def _rows_of(offsets: Offsets, positions: Rows) -> Rows:
     return np.searchsorted(offsets, positions, side="right") - 1
 
 
-def _without(
-    text: pa.StringArray, offsets: Offsets, body: Bytes, drop: BoolArray
-) -> pa.StringArray:
-    """``text`` without the bytes marked in ``drop`` (ASCII bytes only: an ASCII byte is
-    never part of a multi-byte UTF-8 character)."""
-    if not drop.any():
+def _kept(text: pa.StringArray, offsets: Offsets, body: Bytes, keep: BoolArray) -> pa.StringArray:
+    """``text`` with only the bytes marked in ``keep`` (only ASCII bytes are ever dropped:
+    one is never part of a multi-byte UTF-8 character)."""
+    if keep.all():
         return text
-    dropped = np.zeros(len(body) + 1, dtype=np.int32)  # dropped[i]: how many before byte i
-    np.cumsum(drop.view(np.int8), dtype=np.int32, out=dropped[1:])
-    new_offsets = offsets - dropped[offsets]
-    kept = body[~drop]
+    lengths = np.diff(offsets)
+    filled = np.flatnonzero(lengths)  # empty rows hold no bytes: sum between the others
+    kept_lengths = np.zeros(len(lengths), dtype=np.int32)
+    if len(filled):
+        per_row = np.add.reduceat(keep.view(np.uint8), offsets[filled], dtype=np.int32)
+        kept_lengths[filled] = per_row
+    new_offsets = np.zeros(len(offsets), dtype=np.int32)
+    np.cumsum(kept_lengths, out=new_offsets[1:])
+    kept = body[keep]
     return pa.StringArray.from_buffers(len(text), pa.py_buffer(new_offsets), pa.py_buffer(kept))
 
 
