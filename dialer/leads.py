@@ -1,10 +1,14 @@
 """Lead sheets: read whatever file the user has, map its columns, and classify every row.
 
-:func:`read_sheet` turns a CSV or workbook into text columns (never floats, leading zeros
-kept). :func:`load_leads` maps the campaign's columns. :func:`classify` gives every row one
-intake status with a reason a person can read, in this order: invalid number, duplicate
-within the sheet (first row wins), cross-campaign cool-down, DNC. Nothing here touches the
-ledger or the clock: ``now`` is an argument.
+:func:`read_sheet` turns a CSV (in whatever encoding, :mod:`dialer.charsets`) or workbook
+into text columns (never floats, leading zeros kept). :func:`load_leads` maps the campaign's
+columns. :func:`classify` gives every row one intake status with a reason a person can read,
+in this order: invalid number (or zone cell), duplicate within the sheet (first row wins),
+cross-campaign cool-down, DNC, a calling window never open in all the lead's zones. Nothing
+here touches the ledger or the clock: ``now`` is an argument.
+
+A million-row sheet is read and classified column-wise in pyarrow and numpy (``make bench``);
+the per-row Python work is limited to the rows that need it.
 """
 
 from __future__ import annotations

@@ -242,6 +242,7 @@ def normalize_column(
     parts = [(code, part) for code, rows in groups for part in _parts(rows)]
 
     def run(code: str, rows: Rows) -> None:
+        """Clean and judge one part (a thread's work): slices of the column, not copies."""
         consecutive = rows[-1] - rows[0] + 1 == len(rows)
         typed = text.slice(rows[0], len(rows)) if consecutive else text.take(pa.array(rows))
         _fast(_clean_arrow(_one_array(typed)), code, rows, column)
@@ -480,15 +481,14 @@ class _Column:
         self.pieces: list[tuple[npt.NDArray[np.intp], pa.Array]] = []
 
     def valid(self, rows: npt.NDArray[np.intp], e164: pa.Array, numbers: Ints) -> None:
+        """These rows' numbers are ``e164`` (and, as integers, ``numbers``)."""
         self.reason[rows] = 0
         self.numbers[rows] = numbers
         self.pieces.append((rows, e164))
 
     def invalid(self, rows: npt.NDArray[np.intp], why: InvalidReason) -> None:
+        """These rows hold no number the API accepts, for ``why``."""
         self.reason[rows] = self.REASONS.index(why.value)
-
-    def undecided(self) -> npt.NDArray[np.intp]:
-        return np.flatnonzero(self.reason < 0)
 
     def finish(self, from_numbers: Iterable[str]) -> tuple[pa.Array, pa.Array]:
         """(phone, reason) arrays; a number equal to a caller id is ``same_as_from``."""
