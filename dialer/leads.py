@@ -449,7 +449,7 @@ def classify(
     pins = _row_zones(frame, verdicts)
     _mark_duplicates(numbers["number"].to_numpy(), frame["row"].to_numpy(), verdicts)
     _mark_cooldown(phone, verdicts, cooldown or {}, campaign)
-    _mark_dnc(numbers["phone"], verdicts, dnc, campaign.agent_id, now)
+    _mark_dnc(phone, verdicts, dnc, campaign.agent_id, now)
     zones = _zones(numbers["phone"], campaign, pins)
     _mark_no_window(zones, verdicts, campaign, now)
     out = frame.copy()
@@ -606,15 +606,21 @@ def _mark_cooldown(
 
 
 def _mark_dnc(
-    phone: pd.Series, verdicts: _Verdicts, dnc: DncIndex, agent_id: str, now: datetime
+    phone: pa.Array, verdicts: _Verdicts, dnc: DncIndex, agent_id: str, now: datetime
 ) -> None:
-    """Numbers on the DNC cache or a suppression file for this agent at ``now``."""
+    """Numbers on the DNC cache or a suppression file for this agent at ``now``.
+
+    The pending numbers go to the index as a column over pyarrow ``string`` data, which is
+    what it hashes: no copy or cast on the way in.
+    """
     pending = verdicts.pending()
     if not len(pending) or not len(dnc):
         return
-    why = pa.array(dnc.blocked(phone.iloc[pending], agent_id=agent_id, now=now), pa.string())
+    numbers = pc.cast(phone.take(pa.array(pending)), pa.string())
+    column = pd.Series(pd.arrays.ArrowExtensionArray(numbers))
+    why = pa.array(dnc.blocked(column, agent_id=agent_id, now=now), pa.string())
     hits = np.flatnonzero(_np_bool(pc.not_equal(why, "")))
-    verdicts.mark(pending[hits], LeadStatus.DNC_BLOCKED, why.take(pa.array(hits)).to_pylist())
+    verdicts.mark(pending[hits], LeadStatus.DNC_BLOCKED, why.take(pa.array(hits)))
 
 
 def _zones(numbers: pd.Series, campaign: Campaign, pins: pd.Series | None) -> pd.Series:

@@ -4,6 +4,7 @@ corpus, Excel's own formats, overrides, and names that come out intact."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from dialer.config import Campaign, load_campaign
 from dialer.errors import ConfigError, InputError
 from dialer.leads import load_leads, read_sheet
 from dialer.sandbox import AGENT_ID, FROM_NUMBERS
+from dialer.store import Ledger
 from tests.figures import record
 from tests.sheets_corpus import CorpusSheet, corpus, short_sheets
 
@@ -160,3 +162,24 @@ def campaign_file(folder: Path, extra: str = "") -> Path:
         encoding="utf-8",
     )
     return toml
+
+
+def test_run_reads_the_sheet_in_the_encoding_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run --encoding`` overrides detection, and the ledger keeps the names as read."""
+    (tmp_path / "leads.csv").write_bytes("Name,Phone\r\nשלום,0522345678\r\n".encode("cp1255"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("YAPPR_API_KEY", raising=False)
+    toml = str(campaign_file(tmp_path))
+    run = ["run", toml, "--sandbox", "--time-scale", "2000", "--sync-interval", "2"]
+    as_hebrew = CliRunner().invoke(cli, [*run, "--db", "detected.db"])
+    assert as_hebrew.exit_code == 0, as_hebrew.output
+    as_cyrillic = CliRunner().invoke(cli, [*run, "--db", "named.db", "--encoding", "cp1251"])
+    assert as_cyrillic.exit_code == 0, as_cyrillic.output
+    with Ledger(tmp_path / "detected.db") as detected, Ledger(tmp_path / "named.db") as named:
+        assert json.loads(detected.leads_of("t")[0]["fields"]) == ["שלום"]
+        assert json.loads(named.leads_of("t")[0]["fields"]) == ["щмен"]
+    refused = CliRunner().invoke(cli, [*run, "--db", "x.db", "--encoding", "nope"])
+    assert refused.exit_code == 1
+    assert "--encoding: 'nope' is not a text encoding Python knows" in refused.output
