@@ -2,9 +2,10 @@
 
 The floor is what any intake must do: pandas reading the same CSV with every column as text,
 writing the same rows to SQLite (``executemany``, one transaction) and writing the per-row
-status CSV. Our path adds reading with detection, column mapping, normalization, dedupe,
-DNC screening and zones. Targets: at most 2x the floor, under 1.5 GB peak memory. A 100,000
-row workbook is measured the same way against calamine reading it alone.
+status CSV. Our path adds reading with encoding detection, column mapping, normalization,
+dedupe, DNC screening and every zone each number may ring in. Targets (issue #12): at most
+1.5x the floor and at most 1 GB peak memory for the CSV; the 100,000 row workbook, measured
+the same way against calamine reading it alone, keeps its earlier 2x.
 
 Both paths write the same (classified) rows, so the writes are timed once, in our run, and
 counted in both. Each path runs in a fresh subprocess, so peak memory (``ru_maxrss``) is
@@ -36,8 +37,8 @@ OTHER_AGENT = "00000000-0000-4000-8000-000000000001"
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 COLUMNS = ["row", "phone_raw", "phone", "status", "reason", "timezone"]
 FIELDS = ["var.LeadName", "var.OrderNumber", "meta.contact_id"]
-RATIO_TARGET = 2.0
-MEMORY_TARGET_MB = 1536
+RATIO_TARGET = {"csv": 1.5, "xlsx": 2.0}
+MEMORY_TARGET_MB = 1024
 
 
 # --------------------------------------------------------------------------- inputs
@@ -277,7 +278,9 @@ def _measure(name: str, sheet: Path, dnc: Path, *, repeat: int = 3) -> dict[str,
     return min(runs, key=lambda r: sum(v for k, v in r.items() if k != "peak_mb"))
 
 
-def _compare(label: str, floor: str, ours: str, sheet: Path, dnc: Path) -> dict[str, Any]:
+def _compare(
+    label: str, floor: str, ours: str, sheet: Path, dnc: Path, *, target: float
+) -> dict[str, Any]:
     """One line of the report. Both paths write the same rows, so the writes our run timed
     count in the floor too: floor = its read + those writes; ours = intake + those writes."""
     base = _measure(floor, sheet, dnc)
@@ -294,26 +297,41 @@ def _compare(label: str, floor: str, ours: str, sheet: Path, dnc: Path) -> dict[
         "floor_s": round(floor_s, 3),
         "ours_s": round(ours_s, 3),
         "ratio": round(ratio, 2),
-        "target_ratio": RATIO_TARGET,
+        "target_ratio": target,
         "peak_mb": round(mine["peak_mb"]),
         "target_peak_mb": MEMORY_TARGET_MB,
-        "ok": ratio <= RATIO_TARGET and mine["peak_mb"] < MEMORY_TARGET_MB,
+        "ok": ratio <= target and mine["peak_mb"] <= MEMORY_TARGET_MB,
     }
 
 
 def run(*, rows: int = 1_000_000) -> list[dict[str, Any]]:
     """Measure intake of ``rows`` CSV rows and of a 100,000-row workbook; print and return."""
     dnc = dnc_entries(rows)
+    csv_target, xlsx_target = RATIO_TARGET["csv"], RATIO_TARGET["xlsx"]
     results = [
-        _compare(f"intake csv {rows:,} rows", "floor_csv", "ours_csv", sheet_csv(rows), dnc),
-        _compare("read xlsx 100,000 rows", "floor_xlsx", "ours_xlsx", sheet_xlsx(), dnc),
+        _compare(
+            f"intake csv {rows:,} rows",
+            "floor_csv",
+            "ours_csv",
+            sheet_csv(rows),
+            dnc,
+            target=csv_target,
+        ),
+        _compare(
+            "read xlsx 100,000 rows",
+            "floor_xlsx",
+            "ours_xlsx",
+            sheet_xlsx(),
+            dnc,
+            target=xlsx_target,
+        ),
     ]
     for r in results:
         print(
             f"{r['name']}: floor {r['floor_s']:.2f}s (read {r['floor_read_s']:.2f}s), "
             f"ours {r['ours_s']:.2f}s (intake {r['intake_s']:.2f}s), writes {r['writes_s']:.2f}s, "
-            f"ratio {r['ratio']:.2f}x (target <= {RATIO_TARGET}x), "
-            f"peak {r['peak_mb']} MB (target < {MEMORY_TARGET_MB} MB) "
+            f"ratio {r['ratio']:.2f}x (target <= {r['target_ratio']}x), "
+            f"peak {r['peak_mb']} MB (target <= {MEMORY_TARGET_MB} MB) "
             f"{'OK' if r['ok'] else 'MISSED'}"
         )
     return results

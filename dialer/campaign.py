@@ -35,7 +35,8 @@ from dialer.store import CampaignRecord, Ledger
 from dialer.window import CallingWindow
 
 DEFAULT_BASE_URL = "https://api.goyappr.com"
-STATUS_COLUMNS = ["row", "phone_raw", "phone", "status", "reason"]
+#: The per-row CSV of ``validate``; ``zones`` is the zone set each lead was judged in.
+STATUS_COLUMNS = ["row", "phone_raw", "phone", "status", "reason", "zones"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +135,9 @@ async def ensure_fresh_dnc(
 ) -> None:
     """Refresh the cache when older than ``max_age``; refuse to go on with a stale one."""
     fetched = ledger.dnc_fetched_at(account)
-    if fetched is not None and now - fetched <= max_age:
+    if is_fresh(fetched, now=now, max_age=max_age):
         return
-    age = "never fetched" if fetched is None else f"fetched {_ago(now - fetched)} ago"
+    age = _age_text(fetched, now)
     if client is None:
         raise DncStaleError(
             f"the DNC list for {account} is {age} and no API key is set to refresh it; "
@@ -153,6 +154,24 @@ async def ensure_fresh_dnc(
         raise DncStaleError(
             f"the DNC list for {account} is {age} and cannot be refreshed: {error}; try again later"
         ) from error
+
+
+def is_fresh(fetched: datetime | None, *, now: datetime, max_age: timedelta) -> bool:
+    """Whether a DNC cache fetched at ``fetched`` may still be used at ``now``.
+
+    A fetch time in the future (a clock that was ahead, or moved back since) proves nothing
+    about the cache's age, so it counts as stale and the list is fetched again.
+    """
+    return fetched is not None and timedelta(0) <= now - fetched <= max_age
+
+
+def _age_text(fetched: datetime | None, now: datetime) -> str:
+    """How old the cache is, in words, for a refusal message."""
+    if fetched is None:
+        return "never fetched"
+    if fetched > now:
+        return f"stamped {_ago(fetched - now)} in the future"
+    return f"fetched {_ago(now - fetched)} ago"
 
 
 def dnc_index(ledger: Ledger, campaign: Campaign, *, account: str) -> DncIndex:
@@ -181,8 +200,7 @@ async def fresh_dnc_index(
     """The DNC index, after refreshing the cache if it is older than the campaign allows
     (the API is asked only then)."""
     max_age = timedelta(minutes=campaign.dnc.max_age_minutes)
-    fetched = ledger.dnc_fetched_at(connection.account)
-    if fetched is None or now - fetched > max_age:
+    if not is_fresh(ledger.dnc_fetched_at(connection.account), now=now, max_age=max_age):
         async with open_client(
             connection, requests_per_minute=campaign.pacing.requests_per_minute
         ) as client:
@@ -205,10 +223,17 @@ def file_sha256(path: Path) -> str:
 
 
 def classify_campaign(
-    campaign: Campaign, *, ledger: Ledger, index: DncIndex, now: datetime, leads: Path | None
+    campaign: Campaign,
+    *,
+    ledger: Ledger,
+    index: DncIndex,
+    now: datetime,
+    leads: Path | None,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
-    """Read, normalise, dedupe and screen every row; nothing is written."""
-    frame = load_leads(campaign, path=leads)
+    """Read, normalise, dedupe and screen every row; nothing is written. ``encoding``
+    (a codec name) overrides the campaign's and detection."""
+    frame = load_leads(campaign, path=leads, encoding=encoding)
     cooldown: dict[str, str] | None = None
     if campaign.dedupe.cooldown_days:
         since = now - timedelta(days=campaign.dedupe.cooldown_days)
@@ -357,6 +382,7 @@ async def prepare_run(
     ledger: Ledger,
     connection: Connection,
     leads: Path | None = None,
+    encoding: str | None = None,
 ) -> tuple[CampaignRecord, pd.DataFrame | None]:
     """Load the campaign file and import its sheet (or find it already imported)."""
     campaign = load_campaign(campaign_path)
@@ -366,7 +392,9 @@ async def prepare_run(
         return record, None
     now = connection.clock.now()
     index = await fresh_dnc_index(ledger, campaign, connection=connection, now=now)
-    frame = classify_campaign(campaign, ledger=ledger, index=index, now=now, leads=leads_file)
+    frame = classify_campaign(
+        campaign, ledger=ledger, index=index, now=now, leads=leads_file, encoding=encoding
+    )
     record = import_campaign(
         campaign,
         frame,
@@ -400,35 +428,44 @@ async def validate_campaign(
     connection: Connection,
     leads: Path | None = None,
     out: Path | None = None,
-) -> tuple[dict[str, int], pd.DataFrame, Path]:
+    encoding: str | None = None,
+) -> tuple[dict[str, int], pd.DataFrame, Path, str | None]:
     """Everything ``run`` does before the first call, without importing or calling.
 
-    Returns the summary counts, the per-row statuses (``STATUS_COLUMNS``) and where they
-    belong (``out``, or ``NAME.validation.csv``).
+    Returns the summary counts, the per-row statuses (``STATUS_COLUMNS``), where they
+    belong (``out``, or ``NAME.validation.csv``) and the encoding the sheet was read in
+    (``windows-1252 (detected)``; None for a workbook).
     """
     campaign = load_campaign(campaign_path)
     now = connection.clock.now()
     index = await fresh_dnc_index(ledger, campaign, connection=connection, now=now)
-    frame = classify_campaign(campaign, ledger=ledger, index=index, now=now, leads=leads)
+    frame = classify_campaign(
+        campaign, ledger=ledger, index=index, now=now, leads=leads, encoding=encoding
+    )
     target = out or Path(f"{campaign.name}.validation.csv")
-    return validation_summary(frame, campaign, now=now), frame[STATUS_COLUMNS], target
+    statuses = frame.rename(columns={"timezone": "zones"})[STATUS_COLUMNS]
+    summary = validation_summary(frame, campaign, now=now)
+    return summary, statuses, target, frame.attrs.get("encoding")
 
 
 def validation_summary(frame: pd.DataFrame, campaign: Campaign, *, now: datetime) -> dict[str, int]:
     """Rows read, and leads per intake status, with invalid split by reason and the pending
-    split into callable now / outside their calling window now."""
+    split into callable now / outside their calling window now (closed in at least one of
+    the zones the lead may be in)."""
     summary: dict[str, int] = {"rows read": len(frame)}
     status = frame["status"]
     for reason, n in frame.loc[status == "invalid", "reason"].value_counts().items():
-        summary[f"invalid: {reason}"] = int(n)
-    for name in ("duplicate", "dnc_blocked"):
+        if n:
+            summary[f"invalid: {reason}"] = int(n)
+    for name in ("duplicate", "dnc_blocked", "no_window"):
         summary[name] = int((status == name).sum())
     pending = frame.loc[status == "pending", "timezone"]
     closed = 0
     if campaign.window is not None:
         window = CallingWindow.from_config(campaign.window)
         for zone, n in pending.value_counts().items():
-            closed += 0 if window.is_open(str(zone), now) else int(n)
+            if n and not window.is_open(str(zone), now):  # a categorical counts zeros too
+                closed += int(n)
     summary["outside window now"] = closed
     summary["to call"] = len(pending)
     return summary

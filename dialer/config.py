@@ -7,6 +7,7 @@ Defaults live here, once. :func:`load_campaign` is the only way in; every proble
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import re
 import tomllib
@@ -14,7 +15,6 @@ import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -29,6 +29,7 @@ from pydantic_core import ErrorDetails
 
 from dialer import phones
 from dialer.errors import ConfigError
+from dialer.window import zone_name
 
 __all__ = [
     "RESERVED_METADATA_KEYS",
@@ -39,6 +40,7 @@ __all__ = [
     "Pacing",
     "Retry",
     "Window",
+    "codec_name",
     "load_campaign",
 ]
 
@@ -65,6 +67,8 @@ class Columns(_Section):
     variables: dict[str, str] = Field(default_factory=dict)
     metadata: dict[str, str] = Field(default_factory=dict)
     country: str | None = None
+    #: A per-row zone (IANA name or UTC offset); a blank cell leaves the row's zones automatic.
+    timezone: str | None = None
 
     @field_validator("variables")
     @classmethod
@@ -127,11 +131,13 @@ class Window(_Section):
     def _zone(cls, value: str) -> str:
         if value == "auto":
             return value
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Jerusalem)") from None
-        return value
+        zone = zone_name(value)
+        if zone is None:
+            raise ValueError(
+                f"{value!r} is not an IANA time zone (e.g. Asia/Jerusalem) "
+                "or a UTC offset (e.g. UTC+02:00)"
+            )
+        return zone
 
     @model_validator(mode="after")
     def _start_before_end(self) -> Window:
@@ -141,7 +147,8 @@ class Window(_Section):
 
     @property
     def pinned_zone(self) -> str | None:
-        """The zone every callee is assumed to be in, or None to take it from each number."""
+        """The zone every callee is assumed to be in (canonical spelling: an IANA name or
+        ``UTC+02:00``), or None to take the zones from each number."""
         return None if self.timezone == "auto" else self.timezone
 
 
@@ -189,6 +196,8 @@ class Campaign(_Section):
     from_numbers: tuple[str, ...] = Field(alias="from")
     leads: Path
     sheet: str | None = None
+    #: The lead sheet's text encoding (a Python codec name); None: detected from the bytes.
+    encoding: str | None = None
     columns: Columns
     pacing: Pacing = Field(default_factory=Pacing)
     window: Window | None = None
@@ -219,6 +228,11 @@ class Campaign(_Section):
             raise ValueError(f"{value!r} is not a two-letter country code like IL or US")
         return region
 
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str | None) -> str | None:
+        return None if value is None else codec_name(value)
+
     @field_validator("from_numbers", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
@@ -236,6 +250,19 @@ class Campaign(_Section):
     @classmethod
     def _leads_relative(cls, value: Path, info: ValidationInfo) -> Path:
         return _resolve(value, info)
+
+
+def codec_name(value: str) -> str:
+    """Python's own name for a text encoding (``Windows-1252`` → ``cp1252``); a ValueError
+    if Python has no such text codec."""
+    try:
+        "".encode(value.strip())  # refuses the bytes-to-bytes codecs (base64, zlib...) too
+        return codecs.lookup(value.strip()).name
+    except LookupError:
+        raise ValueError(
+            f"{value!r} is not a text encoding Python knows (e.g. utf-8, windows-1252, "
+            "windows-1255)"
+        ) from None
 
 
 def _caller_id(raw: str, region: str) -> str:

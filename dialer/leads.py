@@ -1,10 +1,14 @@
 """Lead sheets: read whatever file the user has, map its columns, and classify every row.
 
-:func:`read_sheet` turns a CSV or workbook into text columns (never floats, leading zeros
-kept). :func:`load_leads` maps the campaign's columns. :func:`classify` gives every row one
-intake status with a reason a person can read, in this order: invalid number, duplicate
-within the sheet (first row wins), cross-campaign cool-down, DNC. Nothing here touches the
-ledger or the clock: ``now`` is an argument.
+:func:`read_sheet` turns a CSV (in whatever encoding, :mod:`dialer.charsets`) or workbook
+into text columns (never floats, leading zeros kept). :func:`load_leads` maps the campaign's
+columns. :func:`classify` gives every row one intake status with a reason a person can read,
+in this order: invalid number (or zone cell), duplicate within the sheet (first row wins),
+cross-campaign cool-down, DNC, a calling window never open in all the lead's zones. Nothing
+here touches the ledger or the clock: ``now`` is an argument.
+
+A million-row sheet is read and classified column-wise in pyarrow and numpy (``make bench``);
+the per-row Python work is limited to the rows that need it.
 """
 
 from __future__ import annotations
@@ -20,17 +24,27 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
-from charset_normalizer import from_bytes
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow.csv as pacsv  # type: ignore[import-untyped]
 
-from dialer import phones
+from dialer import charsets, phones
+from dialer.charsets import Choice
 from dialer.config import Campaign
 from dialer.dnc import DncIndex
 from dialer.errors import InputError
 from dialer.models import LeadStatus
-from dialer.window import zone_for_region, zones_for_numbers
+from dialer.window import (
+    CallingWindow,
+    never_open_reason,
+    zone_for_region,
+    zone_name,
+    zones_for_numbers,
+)
 
-__all__ = ["classify", "load_leads", "read_sheet", "summarize"]
+__all__ = ["classify", "load_leads", "read_sheet"]
 
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
@@ -40,16 +54,19 @@ _SNIFF_BYTES = 64 * 1024
 MAX_SHEET_BYTES = 256 * 1024 * 1024
 #: A workbook is a zip: the parts it says it unpacks to are capped too (zip bombs).
 MAX_WORKBOOK_UNPACKED = 512 * 1024 * 1024
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\u061c\ufeff\u00a0]")
 _DATA_LIKE = re.compile(r"[+0-9()\-\s.']{6,}")
 
 
 # --------------------------------------------------------------------------- reading
 
 
-def read_sheet(path: Path, *, sheet: str | None = None) -> pd.DataFrame:
+def read_sheet(
+    path: Path, *, sheet: str | None = None, encoding: str | None = None
+) -> pd.DataFrame:
     """Every cell of a CSV or workbook as text ("" for blank); headers cleaned of stray marks.
 
+    A CSV's encoding is detected (:mod:`dialer.charsets`) unless ``encoding`` names it; the
+    frame's ``attrs["encoding"]`` says which was used (e.g. ``windows-1252 (detected)``).
     Raises InputError naming the file for anything that stops the whole sheet from being
     read: missing, empty, binary, unknown type, missing sheet, no header row.
     """
@@ -58,8 +75,14 @@ def read_sheet(path: Path, *, sheet: str | None = None) -> pd.DataFrame:
         known = ", ".join(sorted(CSV_SUFFIXES | WORKBOOK_SUFFIXES))
         raise InputError(f"{path}: unknown file type {suffix or '(none)'!r}; use one of {known}")
     _check_file(path)
-    grid = _read_workbook(path, sheet) if suffix in WORKBOOK_SUFFIXES else _read_csv(path)
-    return _with_header(grid, path)
+    if suffix in WORKBOOK_SUFFIXES:
+        return _with_header(_read_workbook(path, sheet), path)
+    _system_allocator()
+    grid, choice = _read_csv(path, encoding)
+    _give_back_memory()
+    frame = _with_header(grid, path)
+    frame.attrs["encoding"] = str(choice)
+    return frame
 
 
 def _check_file(path: Path) -> None:
@@ -117,27 +140,42 @@ def _with_header(grid: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 
 def clean_header(text: str) -> str:
-    """A header as a person reads it: no invisible marks or padding (case is kept)."""
-    return " ".join(_INVISIBLE.sub(" ", text).split())
+    """A header as a person reads it: no invisible marks or padding (case is kept).
+
+    No-break spaces count as spaces (``str.split`` splits on them).
+    """
+    return " ".join(phones.INVISIBLE.sub("", text).split())
 
 
 # --------------------------------------------------------------------------- CSV
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    """A CSV file as a headerless grid of text, whatever its encoding and delimiter."""
+def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, Choice]:
+    """A CSV file as a headerless grid of text, whatever its encoding and delimiter.
+
+    ``encoding`` (a codec name) overrides detection. UTF-8 bytes go to the parser as they
+    are; other encodings are decoded and re-encoded as UTF-8 first.
+    """
     data = _read_bytes(path)
-    text = _decode(data, path)
-    delimiter = _delimiter(text[:_SNIFF_BYTES], path)
-    utf8 = text.encode("utf-8")
+    choice = Choice(encoding, "as given") if encoding else _detected(data, path)
+    utf8 = (
+        data if choice.codec in _UTF8 and choice.how == "detected" else _to_utf8(data, choice, path)
+    )
+    del data  # the sheet may be large: keep one copy of it
+    head = utf8[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
+    delimiter = _delimiter(head, path)
     try:
-        return _parse_csv(utf8, delimiter, engine="pyarrow")
-    except (pd.errors.ParserError, ValueError):
+        return _parse_arrow(utf8, delimiter, _width(head, delimiter)), choice
+    except (pa.ArrowInvalid, ValueError):
         pass
     try:
-        return _parse_csv(utf8, delimiter, engine="c")
+        return _parse_csv(utf8, delimiter, engine="c"), choice
     except (pd.errors.ParserError, ValueError):
-        return _parse_ragged(utf8, delimiter, path)
+        return _parse_ragged(utf8, delimiter, path), choice
+
+
+_UTF8 = frozenset({"utf-8", "utf-8-sig"})
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -146,7 +184,7 @@ def _read_bytes(path: Path) -> bytes:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read the lead sheet ({exc.strerror})") from None
-    if not data.strip(b" \t\r\n\xef\xbb\xbf\xff\xfe\x00"):
+    if _blank(data):
         raise InputError(f"{path}: the file is empty; expected a header row and lead rows")
     if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
         raise InputError(f"{path}: this is an Excel workbook, not CSV; rename it to .xlsx")
@@ -155,30 +193,38 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_BLANK = b" \t\r\n\xef\xbb\xbf\xff\xfe\x00"  # what an empty sheet may still hold (BOMs)
 
 
-def _decode(data: bytes, path: Path) -> str:
-    """Text from bytes: BOMs first, then UTF-8, Windows-1255 (Hebrew), then a detector."""
-    if data.startswith(_UTF16_BOMS):
-        return data.decode("utf-16", errors="replace")
+def _blank(data: bytes) -> bool:
+    """Nothing but whitespace, BOMs and NULs (looks at a large file's start only)."""
+    return not data[:_SNIFF_BYTES].strip(_BLANK) and not data.strip(_BLANK)
+
+
+def _detected(data: bytes, path: Path) -> Choice:
+    """The encoding :func:`dialer.charsets.detect` finds; an InputError if it finds none."""
+    codec = charsets.detect(data)
+    if codec is None:
+        raise InputError(
+            f"{path}: cannot tell the text encoding; save the sheet as CSV UTF-8, or name "
+            "the encoding with --encoding (or the campaign's encoding key)"
+        )
+    return Choice(codec, "detected")
+
+
+def _to_utf8(data: bytes, choice: Choice, path: Path) -> bytes:
+    """The text re-encoded as UTF-8. A detected code page replaces a stray undefined byte;
+    an encoding the user named must read every byte, or the error says where it fails."""
+    errors = "replace" if choice.how == "detected" else "strict"
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    if _looks_hebrew_1255(data):
-        return data.decode("cp1255", errors="replace")
-    best = from_bytes(data[: 4 * _SNIFF_BYTES]).best()
-    if best is None:
-        raise InputError(f"{path}: cannot tell the text encoding; save the sheet as UTF-8 CSV")
-    return data.decode(best.encoding, errors="replace")
-
-
-def _looks_hebrew_1255(data: bytes) -> bool:
-    """Windows-1255: most high bytes are Hebrew letters (0xE0-0xFA)."""
-    high = np.frombuffer(data[: 4 * _SNIFF_BYTES], dtype=np.uint8)
-    high = high[high >= 0x80]
-    return len(high) > 0 and float(np.mean((high >= 0xE0) & (high <= 0xFA))) > 0.6
+        return data.decode(choice.codec, errors=errors).encode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"{path}: cannot be read as {charsets.label(choice.codec)} (byte "
+            f"0x{data[exc.start]:02x} on line {line}); check the encoding you named "
+            "(--encoding, or the campaign's encoding key)"
+        ) from None
 
 
 def _delimiter(sample: str, path: Path) -> str:
@@ -192,6 +238,30 @@ def _delimiter(sample: str, path: Path) -> str:
 def _count_outside_quotes(line: str, delimiter: str) -> int:
     """How many times ``delimiter`` separates fields in one CSV line."""
     return sum(1 for _ in next(csv.reader([line], delimiter=delimiter), [])) - 1
+
+
+def _width(sample: str, delimiter: str) -> int:
+    """How many fields the first non-blank line has."""
+    first = next((line for line in sample.splitlines() if line.strip()), "")
+    return _count_outside_quotes(first, delimiter) + 1
+
+
+def _parse_arrow(data: bytes, delimiter: str, width: int) -> pd.DataFrame:
+    """pyarrow's multi-threaded CSV reader, reading the bytes in place, every column as text
+    and nothing as null; an ArrowInvalid if a row does not have ``width`` fields."""
+    names = [str(i) for i in range(width)]
+    table = pacsv.read_csv(
+        pa.BufferReader(data),
+        read_options=pacsv.ReadOptions(column_names=names),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.large_string()),  # what pandas keeps
+            null_values=[],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    return pd.DataFrame({i: _text(column) for i, column in enumerate(table.columns)})
 
 
 def _parse_csv(data: bytes, delimiter: str, *, engine: Any) -> pd.DataFrame:
@@ -278,23 +348,31 @@ def _cell_text(cell: Any) -> str:
 # --------------------------------------------------------------------------- mapping
 
 
-def load_leads(campaign: Campaign, *, path: Path | None = None) -> pd.DataFrame:
-    """The campaign's sheet as ``row, phone_raw, region, var.<Name>…, meta.<key>…``.
+def load_leads(
+    campaign: Campaign, *, path: Path | None = None, encoding: str | None = None
+) -> pd.DataFrame:
+    """The campaign's sheet as ``row, phone_raw, region[, timezone_raw], var.<Name>…,
+    meta.<key>…``.
 
     ``row`` is the 1-based data row (header excluded). ``region`` is the row's country
     column read as a region code, else the campaign's default; unknown countries are ``ZZ``
-    so only numbers written with a country code can pass.
+    so only numbers written with a country code can pass. ``timezone_raw`` is the row's
+    ``[columns] timezone`` cell, when the campaign names that column. ``encoding`` (else the
+    campaign's ``encoding``) overrides detection; ``attrs["encoding"]`` says what was used.
     """
     source = path or campaign.leads
-    sheet = read_sheet(source, sheet=campaign.sheet)
+    sheet = read_sheet(source, sheet=campaign.sheet, encoding=encoding or campaign.encoding)
     columns = campaign.columns
     frame = pd.DataFrame({"row": np.arange(1, len(sheet) + 1, dtype=np.int64)})
     frame["phone_raw"] = _column(sheet, columns.phone, "phone", source)
     frame["region"] = _regions(sheet, campaign, source)
+    if columns.timezone is not None:
+        frame["timezone_raw"] = _column(sheet, columns.timezone, "timezone", source)
     for name, header in columns.variables.items():
         frame[f"var.{name}"] = _column(sheet, header, f"variables.{name}", source)
     for key, header in columns.metadata.items():
         frame[f"meta.{key}"] = _column(sheet, header, f"metadata.{key}", source)
+    frame.attrs["encoding"] = sheet.attrs.get("encoding")
     return frame
 
 
@@ -324,8 +402,9 @@ def _header_key(text: str) -> str:
 def _regions(sheet: pd.DataFrame, campaign: Campaign, path: Path) -> pd.Series:
     """The region code each row's number is read in."""
     default = campaign.default_region
-    if campaign.columns.country is None:
-        return pd.Series(default, index=range(len(sheet)), dtype="str")
+    if campaign.columns.country is None:  # one shared string, not a million copies
+        zeros = np.zeros(len(sheet), dtype=np.int8)
+        return pd.Series(pd.Categorical.from_codes(zeros, pd.Index([default], dtype=object)))
     values = _column(sheet, campaign.columns.country, "country", path)
     codes = {v: _region_of(v, default) for v in values.unique().tolist()}
     return values.map(codes).astype("str")
@@ -351,9 +430,13 @@ def classify(
 ) -> pd.DataFrame:
     """Add ``phone``, ``status``, ``reason`` and ``timezone`` to :func:`load_leads`' frame.
 
-    ``cooldown`` maps a number to the campaign that called it within ``[dedupe]
-    cooldown_days``; the caller (the ledger) decides which numbers those are.
+    ``timezone`` is the lead's zone set (see :mod:`dialer.window`): the row's own zone cell,
+    else the campaign's pinned zone, else every zone the number may ring in. A lead whose
+    window is never open in all of them at once is ``no_window``. ``cooldown`` maps a number
+    to the campaign that called it within ``[dedupe] cooldown_days``; the caller (the
+    ledger) decides which numbers those are.
     """
+    _system_allocator()
     regions = frame["region"] if (frame["region"] != campaign.default_region).any() else None
     numbers = phones.normalize_column(
         frame["phone_raw"],
@@ -361,83 +444,214 @@ def classify(
         regions=regions,
         from_numbers=campaign.from_numbers,
     )
+    phone = _array(numbers["phone"])
+    verdicts = _Verdicts(_array(numbers["reason"]))
+    pins = _row_zones(frame, verdicts)
+    _mark_duplicates(numbers["number"].to_numpy(), frame["row"].to_numpy(), verdicts)
+    _mark_cooldown(phone, verdicts, cooldown or {}, campaign)
+    _mark_dnc(phone, verdicts, dnc, campaign.agent_id, now)
+    zones = _zones(numbers["phone"], campaign, pins)
+    _mark_no_window(zones, verdicts, campaign, now)
     out = frame.copy()
-    out["phone"] = numbers["phone"]
-    status = np.where(numbers["reason"] == "", LeadStatus.PENDING.value, LeadStatus.INVALID.value)
-    reason = numbers["reason"].to_numpy(dtype=object)
-    status = status.astype(object)
-    _mark_duplicates(out, status, reason)
-    _mark_cooldown(out, status, reason, cooldown or {}, campaign)
-    _mark_dnc(out, status, reason, dnc, campaign.agent_id, now)
-    out["status"] = pd.Series(status, index=out.index, dtype="str")
-    out["reason"] = pd.Series(reason, index=out.index, dtype="str")
-    out["timezone"] = _zones(out["phone"], campaign)
+    out["phone"] = numbers["phone"].set_axis(out.index)
+    out["status"], out["reason"] = (c.set_axis(out.index) for c in verdicts.columns())
+    out["timezone"] = zones.set_axis(out.index)
+    _give_back_memory()
     return out
 
 
-def _mark_duplicates(frame: pd.DataFrame, status: Any, reason: Any) -> None:
-    """Second and later rows of a number: ``duplicate of row N`` (N = the first row)."""
-    valid = np.flatnonzero(status == LeadStatus.PENDING.value)
-    codes, _ = pd.factorize(frame["phone"].iloc[valid])
-    _, first = np.unique(codes, return_index=True)
-    repeat = first[codes] != np.arange(len(codes))
-    if not repeat.any():
+def _system_allocator() -> None:
+    """From the first sheet read on, pyarrow allocates from the system allocator.
+
+    Intake allocates and frees a few hundred MB of temporaries for a large sheet, and the
+    campaign's rows are then written to the ledger, which needs as much again. pyarrow's
+    default allocator (mimalloc) keeps freed pages for reuse; the system allocator's can be
+    handed back (:func:`_give_back_memory`). For a million rows that is about 100 MB less at
+    peak for the same speed (``make bench``). pyarrow is only used by intake and reports.
+    """
+    if pa.default_memory_pool().backend_name != "system":
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
+def _give_back_memory() -> None:
+    """Return the memory freed by intake's temporaries to the system (``malloc_trim``)."""
+    pa.default_memory_pool().release_unused()
+
+
+class _Verdicts:
+    """Each row's intake status and reason, as the checks decide them in order.
+
+    Every check looks only at rows still ``pending`` and settles some of them for good, so a
+    row is marked at most once: statuses are small codes, and the reasons of marked rows are
+    kept aside and merged into the phone check's reasons in one pass at the end.
+    """
+
+    STATUSES = (
+        LeadStatus.PENDING,
+        LeadStatus.INVALID,
+        LeadStatus.DUPLICATE,
+        LeadStatus.DNC_BLOCKED,
+        LeadStatus.NO_WINDOW,
+    )
+
+    def __init__(self, reasons: pa.Array) -> None:
+        self.reasons = reasons  # the phone check's: "" for a valid number
+        self.status = np.where(_np_bool(pc.equal(reasons, "")), 0, 1).astype(np.int8)
+        self._rows: list[npt.NDArray[np.intp]] = []
+        self._texts: list[pa.Array] = []
+
+    def pending(self) -> npt.NDArray[np.intp]:
+        """The rows no check has settled yet."""
+        return np.flatnonzero(self.status == 0)
+
+    def mark(
+        self, rows: npt.NDArray[np.intp], status: LeadStatus, reasons: list[str] | pa.Array
+    ) -> None:
+        """Settle pending ``rows`` with ``status``, each with its reason."""
+        self.status[rows] = self.STATUSES.index(status)
+        self._rows.append(rows)
+        self._texts.append(pa.array(reasons, type=pa.string()))
+
+    def columns(self) -> tuple[pd.Series, pd.Series]:
+        """The ``status`` and ``reason`` columns."""
+        names = pd.Index([s.value for s in self.STATUSES], dtype=object)
+        status = pd.Series(pd.Categorical.from_codes(self.status, categories=names))
+        reasons = self.reasons
+        if self._rows:
+            rows = np.concatenate(self._rows)
+            order = np.argsort(rows, kind="stable")
+            mask = np.zeros(len(reasons), dtype=bool)
+            mask[rows] = True
+            texts = pa.concat_arrays(self._texts).take(pa.array(order)).cast(reasons.type)
+            reasons = pc.replace_with_mask(reasons, pa.array(mask), texts)
+        return status, _text(reasons)
+
+
+def _array(column: pd.Series) -> pa.Array:
+    """A text column as one pyarrow array (no copy for a one-chunk ``str`` column)."""
+    values = pa.array(column, from_pandas=True)
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _text(values: pa.Array) -> pd.Series:
+    """A pyarrow string array as a pandas ``str`` column (no copy of the text)."""
+    return pd.Series(pd.array(values, dtype="str"))
+
+
+def _np_bool(values: pa.Array) -> npt.NDArray[np.bool_]:
+    """A pyarrow boolean array as numpy (nulls as False)."""
+    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _row_zones(frame: pd.DataFrame, verdicts: _Verdicts) -> pd.Series | None:
+    """Each row's own zone from its ``[columns] timezone`` cell, canonical ("" = automatic).
+
+    A cell that names no zone makes the row ``invalid`` (unless its number already did),
+    with the value in the reason; its zone is "" (NaN here).
+    """
+    if "timezone_raw" not in frame:
+        return None
+    cells = frame["timezone_raw"].reset_index(drop=True)
+    names = {cell: zone_name(cell) if cell.strip() else "" for cell in cells.unique().tolist()}
+    pins = cells.map(names).astype("str")  # NaN for a cell that names no zone
+    pending = verdicts.pending()
+    unknown = pending[pins.isna().to_numpy()[pending]]
+    reasons = [
+        f"timezone: {cell!r} is not a time zone name or UTC offset"
+        for cell in cells.iloc[unknown].tolist()
+    ]
+    verdicts.mark(unknown, LeadStatus.INVALID, reasons)
+    return pins
+
+
+def _mark_duplicates(
+    numbers: npt.NDArray[np.int64], rows: npt.NDArray[np.int64], verdicts: _Verdicts
+) -> None:
+    """Second and later rows of a number: ``duplicate of row N`` (N = the first row).
+
+    ``numbers`` are the E.164 digits as integers. Factorized codes are numbered in order of
+    first appearance, so a row is a first occurrence exactly when its code is larger than
+    every code before it.
+    """
+    pending = verdicts.pending()
+    codes, _ = pd.factorize(numbers[pending])
+    seen = np.maximum.accumulate(np.concatenate(([-1], codes[:-1])))
+    first = codes > seen
+    if first.all():
         return
-    rows = frame["row"].to_numpy()[valid]
-    first_rows = rows[first[codes[repeat]]]
-    status[valid[repeat]] = LeadStatus.DUPLICATE.value
-    reason[valid[repeat]] = [f"duplicate of row {r}" for r in first_rows.tolist()]
+    first_rows = rows[pending[first]]  # the sheet row of each code's first occurrence
+    repeat = ~first
+    of_row = pc.cast(pa.array(first_rows[codes[repeat]]), pa.string())
+    reasons = pc.binary_join_element_wise("duplicate of row ", of_row, "")
+    verdicts.mark(pending[repeat], LeadStatus.DUPLICATE, reasons)
 
 
 def _mark_cooldown(
-    frame: pd.DataFrame, status: Any, reason: Any, cooldown: Mapping[str, str], campaign: Campaign
+    phone: pa.Array, verdicts: _Verdicts, cooldown: Mapping[str, str], campaign: Campaign
 ) -> None:
     """Numbers another campaign called recently: ``duplicate`` with the campaign named."""
     if not cooldown:
         return
     days = campaign.dedupe.cooldown_days
     within = f" within {days} days" if days else ""
-    pending = np.flatnonzero(status == LeadStatus.PENDING.value)
-    for row, number in zip(pending.tolist(), frame["phone"].iloc[pending].tolist(), strict=True):
-        other = cooldown.get(number)
-        if other is not None:
-            status[row] = LeadStatus.DUPLICATE.value
-            reason[row] = f"called in campaign {other}{within}"
+    pending = verdicts.pending()
+    numbers = phone.take(pa.array(pending))
+    listed = pa.array(list(cooldown), type=pa.string())
+    hits = np.flatnonzero(_np_bool(pc.is_in(numbers, value_set=listed)))
+    reasons = [
+        f"called in campaign {cooldown[n]}{within}"
+        for n in numbers.take(pa.array(hits)).to_pylist()
+    ]
+    verdicts.mark(pending[hits], LeadStatus.DUPLICATE, reasons)
 
 
 def _mark_dnc(
-    frame: pd.DataFrame, status: Any, reason: Any, dnc: DncIndex, agent_id: str, now: datetime
+    phone: pa.Array, verdicts: _Verdicts, dnc: DncIndex, agent_id: str, now: datetime
 ) -> None:
-    """Numbers on the DNC cache or a suppression file for this agent at ``now``."""
-    pending = np.flatnonzero(status == LeadStatus.PENDING.value)
+    """Numbers on the DNC cache or a suppression file for this agent at ``now``.
+
+    The pending numbers go to the index as a column over pyarrow ``string`` data, which is
+    what it hashes: no copy or cast on the way in.
+    """
+    pending = verdicts.pending()
     if not len(pending) or not len(dnc):
         return
-    why = dnc.blocked(frame["phone"].iloc[pending], agent_id=agent_id, now=now).to_numpy(object)
-    hit = why != ""
-    status[pending[hit]] = LeadStatus.DNC_BLOCKED.value
-    reason[pending[hit]] = why[hit]
+    numbers = pc.cast(phone.take(pa.array(pending)), pa.string())
+    column = pd.Series(pd.arrays.ArrowExtensionArray(numbers))
+    why = pa.array(dnc.blocked(column, agent_id=agent_id, now=now), pa.string())
+    hits = np.flatnonzero(_np_bool(pc.not_equal(why, "")))
+    verdicts.mark(pending[hits], LeadStatus.DNC_BLOCKED, why.take(pa.array(hits)))
 
 
-def _zones(numbers: pd.Series, campaign: Campaign) -> pd.Series:
-    """Each valid number's calling-window zone ("" for invalid rows)."""
+def _zones(numbers: pd.Series, campaign: Campaign, pins: pd.Series | None) -> pd.Series:
+    """Each valid number's zone set ("" for rows without a number): the row's own zone,
+    else the campaign's pinned one, else the number's."""
     pinned = campaign.window.pinned_zone if campaign.window else None
     default = zone_for_region(campaign.default_region)
-    return zones_for_numbers(numbers, pinned=pinned, default_zone=default)
+    zones = zones_for_numbers(numbers, pinned=pinned, default_zone=default)
+    if pins is None:
+        return zones
+    own = (pins.fillna("") != "").to_numpy() & (numbers != "").to_numpy()
+    values = np.where(own, pins.to_numpy(object), zones.to_numpy(object))
+    values[pins.isna().to_numpy()] = ""  # a zone cell that names no zone: the row is invalid
+    codes, names = pd.factorize(values)
+    return pd.Series(pd.Categorical.from_codes(codes, pd.Index(names, dtype=object)))
 
 
-def summarize(frame: pd.DataFrame) -> dict[str, int]:
-    """Counts for a person: rows, valid numbers, invalid (and by reason), duplicates, DNC, to call.
+def _mark_no_window(
+    zones: pd.Series, verdicts: _Verdicts, campaign: Campaign, now: datetime
+) -> None:
+    """Leads whose window is never open in all their zones at once: ``no_window``, final.
 
-    Keys: ``rows``, ``valid``, ``invalid``, ``invalid:<reason>`` for each reason seen,
-    ``duplicate``, ``dnc_blocked``, ``to_call``.
+    Decided once per distinct zone set; no call is ever made for these leads.
     """
-    status = frame["status"]
-    counts = {"rows": len(frame), "valid": int((frame["phone"] != "").sum())}
-    invalid = frame.loc[status == LeadStatus.INVALID.value, "reason"]
-    counts["invalid"] = len(invalid)
-    for why, n in invalid.value_counts().sort_index().items():
-        counts[f"invalid:{why}"] = int(n)
-    counts["duplicate"] = int((status == LeadStatus.DUPLICATE.value).sum())
-    counts["dnc_blocked"] = int((status == LeadStatus.DNC_BLOCKED.value).sum())
-    counts["to_call"] = int((status == LeadStatus.PENDING.value).sum())
-    return counts
+    if campaign.window is None:
+        return
+    window = CallingWindow.from_config(campaign.window)
+    pending = verdicts.pending()
+    codes = zones.cat.codes.to_numpy()[pending]
+    for code in np.unique(codes).tolist():
+        zone_set = str(zones.cat.categories[code])
+        if window.next_opening(zone_set, now) is None:
+            rows = pending[codes == code]
+            verdicts.mark(rows, LeadStatus.NO_WINDOW, [never_open_reason(zone_set)] * len(rows))

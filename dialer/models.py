@@ -15,6 +15,7 @@ class LeadStatus(StrEnum):
     INVALID = "invalid"
     DUPLICATE = "duplicate"
     DNC_BLOCKED = "dnc_blocked"
+    NO_WINDOW = "no_window"  # the window is never open in all the zones the number may ring in
     # in flight
     PENDING = "pending"
     DIALING = "dialing"
@@ -41,6 +42,7 @@ FINAL_STATUSES = frozenset(
         LeadStatus.INVALID,
         LeadStatus.DUPLICATE,
         LeadStatus.DNC_BLOCKED,
+        LeadStatus.NO_WINDOW,
         LeadStatus.COMPLETED,
         LeadStatus.VOICEMAIL,
         LeadStatus.NO_ANSWER,

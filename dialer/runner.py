@@ -90,6 +90,7 @@ class Validation:
     summary: dict[str, int]
     statuses_csv: Path
     estimate: Estimate
+    encoding: str | None = None  # how the sheet was read, e.g. "windows-1252 (detected)"
 
 
 async def validate(
@@ -99,17 +100,18 @@ async def validate(
     connection: ops.Connection,
     leads: Path | None = None,
     out: Path | None = None,
+    encoding: str | None = None,
 ) -> Validation:
     """Everything a run does before its first call; the per-row statuses go to a CSV; the
     time and cost of the calls to place are estimated (nothing is posted)."""
-    summary, statuses, target = await ops.validate_campaign(
-        campaign_file, ledger=ledger, connection=connection, leads=leads, out=out
+    summary, statuses, target, read_as = await ops.validate_campaign(
+        campaign_file, ledger=ledger, connection=connection, leads=leads, out=out, encoding=encoding
     )
     reports.write_status_csv(statuses, target)
     found = await estimate.preflight(
         campaign_file, calls=summary["to call"], ledger=ledger, connection=connection
     )
-    return Validation(summary, target, found)
+    return Validation(summary, target, found, read_as)
 
 
 # -- run, resume ----------------------------------------------------------------------------
@@ -155,6 +157,7 @@ async def run_campaign(
     options: RunOptions,
     leads: Path | None = None,
     hooks: Hooks = Hooks(),
+    encoding: str | None = None,
 ) -> RunOutcome:
     """Import the campaign (or find it imported from the same sheet) and dispatch it.
 
@@ -162,7 +165,7 @@ async def run_campaign(
     :class:`Declined` before any call (the import stays, and the next run asks again).
     """
     record, frame = await ops.prepare_run(
-        campaign_file, ledger=ledger, connection=connection, leads=leads
+        campaign_file, ledger=ledger, connection=connection, leads=leads, encoding=encoding
     )
     if frame is None:
         log.info("campaign %r is already imported from this sheet: continuing it", record.name)

@@ -37,7 +37,7 @@ def test_validate_writes_one_status_row_per_input_row(workdir: Path) -> None:
     assert "rows read" in result.output and "to call" in result.output
     with open("statuses.csv", encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["row", "phone_raw", "phone", "status", "reason"]
+    assert list(rows[0]) == ["row", "phone_raw", "phone", "status", "reason", "zones"]
     assert [int(r["row"]) for r in rows] == list(range(1, 301))
     assert {r["status"] for r in rows} <= {"pending", "invalid", "duplicate", "dnc_blocked"}
     assert all(r["reason"] for r in rows if r["status"] != "pending")

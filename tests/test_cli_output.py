@@ -82,10 +82,12 @@ def test_validate_report_and_retry_json(campaign: Path) -> None:
             "rows read": 8,
             "duplicate": 0,
             "dnc_blocked": 0,
+            "no_window": 0,
             "outside window now": 0,
             "to call": 8,
         },
         "statuses_csv": "test-campaign.validation.csv",
+        "encoding": "utf-8 (detected)",
         "warnings": [],
     }
     assert dialer("run", str(campaign), *RUN).exit_code == 0

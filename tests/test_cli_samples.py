@@ -68,6 +68,7 @@ def test_init_writes_a_campaign_that_validates_on_the_sandbox(empty: Path) -> No
         "invalid: bad_length": 1,
         "duplicate": 1,
         "dnc_blocked": 0,
+        "no_window": 0,
         "to call": 4,
     }
     assert closed in (0, 4)

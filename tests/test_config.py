@@ -90,7 +90,18 @@ def test_example_campaigns_load() -> None:
         (
             "[columns]",
             '[window]\ntimezone = "Mars/Base"\n[columns]',
-            "[window] timezone: 'Mars/Base' is not an IANA time zone",
+            "[window] timezone: 'Mars/Base' is not an IANA time zone (e.g. Asia/Jerusalem) "
+            "or a UTC offset (e.g. UTC+02:00)",
+        ),
+        (
+            "[columns]",
+            '[window]\ntimezone = "UTC+15"\n[columns]',
+            "[window] timezone: 'UTC+15' is not an IANA time zone",
+        ),
+        (
+            'leads = "leads.csv"',
+            'leads = "leads.csv"\nencoding = "base64"',
+            "encoding: 'base64' is not a text encoding Python knows",
         ),
         (
             "[columns]",
@@ -121,3 +132,18 @@ def test_toml_error_has_line_number(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nope\.toml: campaign file not found"):
         load_campaign(tmp_path / "nope.toml")
+
+
+def test_zones_and_encoding_keys(tmp_path: Path) -> None:
+    text = GOOD.replace('leads = "leads.csv"', 'leads = "leads.csv"\nencoding = "Windows-1255"')
+    text = text.replace(
+        'metadata = { contact_id = "CRM" }', 'metadata = { contact_id = "CRM" }\ntimezone = "Zone"'
+    )
+    text += '[window]\ntimezone = "GMT+5:30"\n'
+    campaign = load_campaign(write(tmp_path, text))
+    assert campaign.encoding == "cp1255"
+    assert campaign.columns.timezone == "Zone"
+    assert campaign.window is not None and campaign.window.pinned_zone == "UTC+05:30"
+    named = load_campaign(write(tmp_path, GOOD + '[window]\ntimezone = "asia/jerusalem"\n'))
+    assert named.window is not None and named.window.pinned_zone == "Asia/Jerusalem"
+    assert load_campaign(write(tmp_path, GOOD)).encoding is None

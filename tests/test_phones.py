@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import random
+import re
+import unicodedata
 
 import pandas as pd
 import phonenumbers
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dialer.models import InvalidReason as R
-from dialer.phones import api_accepts, mask, normalize, normalize_column, region_for_country
+from dialer.phones import (
+    _SEPARATORS,
+    DROPPABLE,
+    INVISIBLE,
+    api_accepts,
+    clean,
+    mask,
+    normalize,
+    normalize_column,
+    region_for_country,
+)
 
 E164 = "+972522345678"
 MESSY = [
@@ -69,6 +81,7 @@ def test_column_agrees_with_single_numbers_and_marks_same_as_from() -> None:
     reasons = [""] * len(MESSY) + [r.value for _, r in INVALID] + ["same_as_from"]
     assert out["phone"].tolist() == expected
     assert out["reason"].tolist() == reasons
+    assert out["number"].tolist() == [int(e[1:]) if e else -1 for e in expected]
 
 
 def test_per_row_regions() -> None:
@@ -172,3 +185,39 @@ def test_mask_keeps_country_code_and_last_two_digits() -> None:
 )
 def test_region_for_country(value: str, region: str | None) -> None:
     assert region_for_country(value) == region
+
+
+PIECES = st.sampled_from(
+    ["0", "5", "2", "3", "9", "7", "+", "00", "972", "(0)", "(", ")", ".0", ".", "-", " ", "\t",
+     "'", "\u00a0", "\u200f", "０", "–"]
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(PIECES, max_size=16).map("".join), min_size=1, max_size=12))
+@example(["052 234 5678 (", "0)0522345678", "522345678.0", ".0", "0522345678.00 "])
+@example(["+055", "+0552345678", "00055", "+1", "\u200f(0)52.0"])
+def test_column_matches_single_numbers_on_any_mix_of_separators(raws: list[str]) -> None:
+    """Neighbouring rows never leak into each other: "(0" ending one row and "0)" starting
+    the next, Excel's ".0" after a number, marks and separators anywhere."""
+    out = normalize_column(pd.Series(raws, dtype="str"), region="IL")
+    rows = zip(raws, out["phone"], out["reason"], out["number"], strict=True)
+    for raw, phone, reason, number in rows:
+        e164, why = normalize(raw, region="IL")
+        assert (phone, reason) == (e164 or "", why.value if why else ""), raw
+        assert number == (int(e164[1:]) if e164 else -1)
+
+
+def test_droppable_characters_are_exactly_what_clean_removes_alone() -> None:
+    """The byte-level clean-up's list, derived again: every BMP character that is an
+    invisible mark, or that NFKC turns into a separator no other step looks at."""
+    separators = {chr(c) for c in range(0x10000) if re.fullmatch(_SEPARATORS, chr(c))}
+    simple = separators - set(".()")
+    derived = "".join(
+        chr(c)
+        for c in range(0x80, 0x10000)
+        if not 0xD800 <= c < 0xE000
+        and (INVISIBLE.fullmatch(chr(c)) or unicodedata.normalize("NFKC", chr(c)) in simple)
+    )
+    assert derived == DROPPABLE
+    assert all(clean(f"05{ch}2") == "052" for ch in DROPPABLE)

@@ -17,6 +17,7 @@ from dialer.cli.options import (
     API_EPILOG,
     FILE,
     db_option,
+    encoding_option,
     json_option,
     leads_option,
     max_wait_option,
@@ -42,6 +43,7 @@ campaign_argument = click.argument("campaign_file", type=FILE)
 )
 @click.option("--sandbox", is_flag=True, help="Check DNC and billing against a built-in sandbox.")
 @db_option
+@encoding_option
 @json_option
 @pass_output
 def validate(
@@ -51,6 +53,7 @@ def validate(
     out_path: Path | None,
     sandbox: bool,
     db_path: Path,
+    encoding: str | None,
     as_json: bool,
 ) -> None:
     """Preflight a campaign: read, normalise, dedupe, screen; estimate time and cost
@@ -60,7 +63,12 @@ def validate(
             runner.using(
                 sandbox_spec(sandbox),
                 lambda connection: runner.validate(
-                    campaign_file, ledger=ledger, connection=connection, leads=leads, out=out_path
+                    campaign_file,
+                    ledger=ledger,
+                    connection=connection,
+                    leads=leads,
+                    out=out_path,
+                    encoding=encoding,
                 ),
             )
         )
@@ -70,11 +78,14 @@ def validate(
                 "campaign_file": campaign_file,
                 "counts": found.summary,
                 "statuses_csv": found.statuses_csv,
+                "encoding": found.encoding,
                 "estimate": dict(estimate.lines(found.estimate)),
                 "warnings": found.estimate.warnings,
             }
         )
         return
+    if found.encoding:
+        output.say(f"encoding: {found.encoding}")
     output.show(validation_table(f"validate {campaign_file}", found.summary))
     output.say(f"Per-row statuses written to {found.statuses_csv}")
     output.show(estimate.table(found.estimate))
@@ -97,6 +108,7 @@ def validate(
     help=f"Do not ask before calling more than {runner.CONFIRM_ABOVE} leads with a live key "
     "(needed when stdin is not a terminal).",
 )
+@encoding_option
 @json_option
 @pass_output
 @click.pass_context
@@ -111,6 +123,7 @@ def run(
     sandbox: bool,
     time_scale: float,
     yes: bool,
+    encoding: str | None,
     as_json: bool,
 ) -> None:
     """Import a campaign's leads and call them (continues it if already imported)."""
@@ -128,6 +141,7 @@ def run(
                         options=options,
                         leads=leads,
                         hooks=hooks,
+                        encoding=encoding,
                     ),
                 )
             )

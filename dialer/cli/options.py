@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from dialer.config import codec_name
+from dialer.errors import ConfigError
 from dialer.runner import SandboxSpec
 
 #: The epilog of every command that talks to the API.
@@ -46,6 +48,27 @@ json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print the result as JSON on stdout."
 )
 leads_option = click.option("--leads", type=FILE, help="Use this sheet instead of the file's.")
+
+
+def _to_codec(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--encoding`` as a codec name; an unknown one is a configuration error (exit 1)
+    naming the flag."""
+    del ctx, param
+    if value is None:
+        return None
+    try:
+        return codec_name(value)
+    except ValueError as error:
+        raise ConfigError(f"--encoding: {error}") from None
+
+
+encoding_option = click.option(
+    "--encoding",
+    metavar="NAME",
+    callback=_to_codec,
+    help="The sheet's text encoding (e.g. windows-1252); overrides detection and the "
+    "campaign's encoding key.",
+)
 max_wait_option = click.option(
     "--max-wait",
     metavar="DURATION",

@@ -89,7 +89,9 @@ class Monitor:
         key = request.headers.get("Idempotency-Key", "")
         self.keys[to].add(key)
         if len(self.keys[to]) > self.scenario.max_attempts:
-            self._broken(f"{to} got {len(self.keys[to])} attempts (max {self.scenario.max_attempts})")
+            self._broken(
+                f"{to} got {len(self.keys[to])} attempts (max {self.scenario.max_attempts})"
+            )
         if to not in self.zones:
             self._broken(f"POST for {to}, which is not a lead of the campaign")
         elif self.window is not None and not self.window.is_open(self.zones[to], now):

@@ -18,6 +18,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +200,7 @@ class Simulation:
     def _schedule_events(self) -> None:
         start = self.clock.time()
         for event in self.scenario.events:
-            self.sandbox.scheduler.at(start + event.at, lambda e=event: self._happen(e))
+            self.sandbox.scheduler.at(start + event.at, partial(self._happen, event))
 
     def _happen(self, event: Event) -> None:
         if event.kind == "rate_limit":
