@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -21,6 +22,7 @@ import pandas as pd
 
 from dialer.api.client import YapprClient
 from dialer.api.ratelimit import RateBudget
+from dialer.api.retry import Backoff
 from dialer.api.transport import Transport
 from dialer.clock import Clock, ScaledClock, SystemClock, parse_instant
 from dialer.config import Campaign, load_campaign
@@ -48,6 +50,7 @@ class Connection:
     clock: Clock
     account: str  # what the DNC cache is filed under: the base URL, never the key
     transport: Transport | None = None  # default: aiohttp (the sandbox's in-process one in tests)
+    seed: int | None = None  # retry jitter made repeatable (simulations); None: random
 
     def __repr__(self) -> str:
         return f"Connection(base_url={self.base_url!r}, api_key=<hidden>)"
@@ -101,6 +104,7 @@ async def open_client(
         clock=connection.clock,
         budget=budget,
         transport=connection.transport,
+        backoff=Backoff(rng=random.Random(connection.seed)),
     ) as client:
         yield client
 

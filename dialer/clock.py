@@ -14,6 +14,7 @@ a local clock that runs ahead of, or behind, the API's.
 from __future__ import annotations
 
 import asyncio
+import math
 import selectors
 import time
 from collections.abc import Callable, Coroutine, Mapping
@@ -120,8 +121,15 @@ class ManualClock:
         return datetime.fromtimestamp(self.time(), UTC)
 
     def advance(self, seconds: float) -> None:
-        """Move time forward by ``seconds`` (never back)."""
-        self.elapsed += max(0.0, seconds)
+        """Move time forward by ``seconds`` (never back). Any positive step moves the Unix
+        time too: a wait shorter than its resolution (about 0.2 µs) still takes one tick, so
+        code waiting for ``deadline - time()`` always gets there."""
+        if seconds <= 0:
+            return
+        before = self.time()
+        self.elapsed += seconds
+        if self.time() <= before:
+            self.elapsed = math.nextafter(before, math.inf) - self._origin
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` of this clock's time (on the virtual loop: no wall time at all)."""
@@ -213,6 +221,9 @@ class _VirtualLoop(asyncio.SelectorEventLoop):
         self.clock = clock
         self.selector = _VirtualSelector(clock, on_step)
         super().__init__(self.selector)
+        # a timer fires when it is due within this much: coarser than the float resolution
+        # of the loop's time after years of virtual seconds (asyncio assumes nanoseconds)
+        self._clock_resolution = 1e-6
 
     def time(self) -> float:
         return self.clock.elapsed

@@ -27,22 +27,24 @@ OPEN = IN_FLIGHT | {S.UNKNOWN}
 _OUTCOME_TARGETS = frozenset(CALL_OUTCOMES | {S.RETRY_WAIT, S.EXHAUSTED, S.DNC_BLOCKED})
 
 TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
-    S.PENDING: frozenset({S.DIALING, S.SCHEDULED, S.DNC_BLOCKED, S.DUPLICATE}),
-    S.SCHEDULED: frozenset({S.DIALING, S.SCHEDULED, S.PENDING, S.DNC_BLOCKED, S.DUPLICATE}),
-    S.RETRY_WAIT: frozenset({S.DIALING, S.SCHEDULED, S.RETRY_WAIT, S.DNC_BLOCKED}),
+    S.PENDING: frozenset({S.DIALING, S.SCHEDULED, S.DNC_BLOCKED, S.DUPLICATE, S.NO_WINDOW}),
+    S.SCHEDULED: frozenset(
+        {S.DIALING, S.SCHEDULED, S.PENDING, S.DNC_BLOCKED, S.DUPLICATE, S.NO_WINDOW}
+    ),
+    S.RETRY_WAIT: frozenset({S.DIALING, S.SCHEDULED, S.RETRY_WAIT, S.DNC_BLOCKED, S.NO_WINDOW}),
     # DIALING -> PENDING/RETRY_WAIT/SCHEDULED only when nothing was placed: the request never
     # left (the window closed while it waited for its slot), or the API refused it before
     # any effect (a campaign stop, or only 429s).
     S.DIALING: frozenset(
         _OUTCOME_TARGETS
         | {S.LIVE, S.PLATFORM_QUEUED, S.REJECTED, S.UNKNOWN, S.PENDING, S.SCHEDULED}
-        | {S.RESEND_WAIT}
+        | {S.RESEND_WAIT, S.NO_WINDOW}
     ),
     # Its fate is unknown until the same key is sent again (or the sync finds its call).
     S.RESEND_WAIT: frozenset(
         _OUTCOME_TARGETS
         | {S.DIALING, S.LIVE, S.PLATFORM_QUEUED, S.REJECTED, S.UNKNOWN, S.RESEND_WAIT}
-        | {S.PENDING, S.SCHEDULED}
+        | {S.PENDING, S.SCHEDULED, S.NO_WINDOW}
     ),
     S.LIVE: frozenset(_OUTCOME_TARGETS | {S.LIVE}),
     S.PLATFORM_QUEUED: frozenset(_OUTCOME_TARGETS | {S.LIVE, S.PLATFORM_QUEUED, S.UNKNOWN}),

@@ -575,7 +575,7 @@ class Ledger:
         it lives here, so it survives any interruption)."""
         sql = (
             f"SELECT {_ATTEMPT_COLUMNS} FROM attempts a JOIN leads l ON l.id = a.lead_id"
-            " WHERE a.campaign = ? AND a.analysis_status = 'pending'"
+            " WHERE a.campaign = ? AND a.analysis_status = 'pending' AND a.outcome IS NOT NULL"
         )
         return [_attempt_record(r) for r in self.db.execute_returning_dicts(sql, [name])]
 
@@ -773,7 +773,7 @@ _ATTEMPT_COLUMNS = (
 #: A lead whose latest attempt waits for its analysis is not claimed for a retry yet.
 _NOT_AWAITING_ANALYSIS = (
     "NOT EXISTS (SELECT 1 FROM attempts a WHERE a.lead_id = leads.id"
-    " AND a.analysis_status = 'pending')"
+    " AND a.analysis_status = 'pending' AND a.outcome IS NOT NULL)"
 )
 
 

@@ -229,7 +229,9 @@ class RateBudget:
         if delay is None:
             await changed.wait()
         else:
-            await self.clock.sleep(delay)
+            # at least a millisecond: a wait shorter than the clock can tell apart would
+            # leave the clock where it was, and the line would look again forever
+            await self.clock.sleep(max(delay, 0.001))
 
     def _notify(self) -> None:
         """Wake everyone in line to look again."""

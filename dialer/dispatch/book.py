@@ -117,6 +117,8 @@ class Book:
         if step.phase is None:
             self.close(opened)
             return
+        if self._open.get(opened.id) is not opened:
+            return  # a stand-in (an analysis of a call that ended): nothing is followed
         opened.phase = step.phase
         opened.due = step.due
         opened.otherwise = step.otherwise
@@ -130,8 +132,11 @@ class Book:
         self._index(opened)
 
     def close(self, opened: Open) -> None:
-        """Stop following an attempt."""
-        self._open.pop(opened.id, None)
+        """Stop following an attempt (only this one: a stand-in for an attempt that is
+        followed again closes nothing)."""
+        if self._open.get(opened.id) is not opened:
+            return
+        del self._open[opened.id]
         for key, table in (
             (opened.call_id, self._by_call),
             (opened.request_id, self._by_request),

@@ -212,20 +212,26 @@ def on_refused(refused: Refused, s: Situation, *, uncertain: bool) -> Step:
     """The gate kept the POST from leaving. With nothing sent before, the attempt is given
     back (none was used up); after an uncertain try, the same key waits to go again."""
     facts = AttemptFacts(error_message=refused.text[:500])
+    if s.phase != Phase.SENDING:
+        return Step(s.phase)  # the sync found its call meanwhile: nothing to take back
     if not (uncertain or s.uncertain):
         return _not_sent(refused, s, replace(facts, shape=Shape.NOT_SENT))
-    if refused.why == Refusal.BLOCKED:
-        blocked = Step(None, facts, LeadMove(s.status, S.DNC_BLOCKED, refused.text))
-        return _believed_if_no_call(facts, blocked, s, uncertain=True)
+    if refused.why in (Refusal.BLOCKED, Refusal.WINDOW) and refused.retry_at is None:
+        final = S.DNC_BLOCKED if refused.why == Refusal.BLOCKED else S.NO_WINDOW
+        closed = Step(None, facts, LeadMove(s.status, final, refused.text))
+        return _believed_if_no_call(facts, closed, s, uncertain=True)
     if refused.why == Refusal.KEY_EXPIRED or refused.retry_at is None:
         return _unknown(s, refused.text)
     return _resend(s, facts, refused.retry_at, refused.text)
 
 
 def _not_sent(refused: Refused, s: Situation, facts: AttemptFacts) -> Step:
-    """Nothing ever left: the lead waits again, with its attempt given back."""
+    """Nothing ever left: the lead waits again, with its attempt given back (or ends, if it
+    is blocked or its window never opens)."""
     if refused.why == Refusal.BLOCKED:
         return Step(None, facts, LeadMove(s.status, S.DNC_BLOCKED, refused.text, uncount=True))
+    if refused.why == Refusal.WINDOW and refused.retry_at is None:
+        return Step(None, facts, LeadMove(s.status, S.NO_WINDOW, refused.text, uncount=True))
     if refused.why == Refusal.WINDOW and refused.retry_at is not None:
         move = LeadMove(s.status, S.SCHEDULED, refused.text, refused.retry_at, uncount=True)
         return Step(None, facts, move)
@@ -285,6 +291,8 @@ def on_call(call: Call, s: Situation, *, rng: random.Random, with_transcript: bo
         disposition=call.disposition_label,
     )
     if outcome is None:
+        # what an analysis says only counts once the call is over
+        facts = replace(facts, analysis_status=None, analysis_reason=None)
         move = None if s.status == S.LIVE else LeadMove(s.status, S.LIVE, "call in progress")
         return Step(Phase.LIVE, facts, move, call_id=call.id)
     decision = after_call(

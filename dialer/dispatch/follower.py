@@ -41,6 +41,8 @@ log = logging.getLogger("dialer.dispatch")
 LOOKUP_ALLOWANCE = timedelta(minutes=5)
 _FOLLOWED = (Phase.SENDING, Phase.LOOKUP, Phase.LIVE, Phase.HELD, Phase.RESEND, Phase.UNKNOWN)
 _BUSY = (Phase.SENDING, Phase.LOOKUP, Phase.LIVE, Phase.HELD)
+#: Phases whose line may free any second (a platform hold waits for the platform).
+_SOON_FREE = (Phase.SENDING, Phase.LOOKUP, Phase.LIVE)
 #: Holds that end at a stated expiry: past it, the platform placed nothing.
 _BOUNDED_HOLDS = frozenset({Shape.QUEUED, Shape.SCHEDULED, Shape.WORKFLOW})
 
@@ -64,13 +66,13 @@ class Follower:
     def interval(self) -> float:
         """Clock seconds to the next step (see the module docstring)."""
         options = self.ctx.options
-        if self.hungry and self.ctx.book.in_phase(*_BUSY):
+        if self.hungry and self.ctx.book.in_phase(*_SOON_FREE):
             # two syncs a minute per 60 requests of the limit: half the budget at most
             floor = 120.0 / max(1, self.ctx.client.budget.limit)
             return max(options.fast_sync_interval, floor)
-        if self.ctx.book.in_phase(*_BUSY):
+        if self.ctx.book.in_phase(*_SOON_FREE):
             return options.sync_interval
-        return options.idle_sync_interval
+        return options.idle_sync_interval  # holds, analyses: nothing frees a line soon
 
     async def step(self) -> None:
         """One round: sync, look-ups, holds, expiries. API errors are retried next round;

@@ -45,6 +45,7 @@ from dialer.dispatch.dnckeeper import DncKeeper
 from dialer.dispatch.follower import Follower
 from dialer.dispatch.plan import (
     KEY_RETENTION,
+    MAYBE_LIVE,
     CampaignPlan,
     CampaignState,
     Ending,
@@ -56,6 +57,7 @@ from dialer.dispatch.recovery import recover
 from dialer.errors import ApiError, NotSent
 from dialer.models import LeadMove, LeadStatus
 from dialer.store import AttemptRecord, AttemptStart, LeadRecord, Ledger
+from dialer.window import never_open_reason
 
 log = logging.getLogger("dialer.dispatch")
 S = LeadStatus
@@ -130,6 +132,7 @@ class Dispatcher:
         """Dispatch until finished, waiting, interrupted or stopped by the API."""
         ctx = self.ctx
         ctx.ledger.set_campaign_state(self.plan.name, CampaignState.RUNNING, now=ctx.now())
+        await self._learn_the_api_clock()
         recover(ctx, redial_unknown=ctx.options.redial_unknown)
         helpers = [
             asyncio.create_task(self.follower.run(), name="follower"),
@@ -152,6 +155,17 @@ class Dispatcher:
         if self._fatal is not None:
             raise self._fatal
         return self._finish(ending)
+
+    async def _learn_the_api_clock(self) -> None:
+        """Read the API's clock (the ``Date`` of ``GET /``) before any call is placed: windows
+        and expiries are kept on it. Without an answer, ours is trusted to within seconds."""
+        if self.ctx.client.server_time.samples:
+            return
+        try:
+            await self.ctx.client.server_info()
+        except ApiError as error:
+            log.warning("could not read the API's clock, trusting ours: %s", error)
+        log.info("%s", self.ctx.client.server_time)
 
     def _helper_done(self, task: asyncio.Task[None]) -> None:
         """The follower or the DNC keeper died: the run cannot go on safely."""
@@ -255,10 +269,18 @@ class Dispatcher:
         return chosen
 
     def _schedule(self, lead: LeadRecord, closed: Refused, *, now: datetime) -> None:
-        """Every due lead in the lead's zones waits for their next opening (one statement)."""
-        opening = closed.retry_at or now + timedelta(days=1)
+        """Every due lead in the lead's zones waits for their next opening (one statement);
+        a lead whose window never opens in all its zones at once ends ``no_window``."""
+        if closed.retry_at is None:
+            move = LeadMove(lead.status, S.NO_WINDOW, closed.text)
+            self.ctx.ledger.move_lead(lead.id, move, now=now)
+            return
         self.ctx.ledger.schedule_zone(
-            self.plan.name, zones=lead.timezone, opening=opening, reason=closed.text, now=now
+            self.plan.name,
+            zones=lead.timezone,
+            opening=closed.retry_at,
+            reason=closed.text,
+            now=now,
         )
 
     def _start(self, leads: list[LeadRecord], *, now: datetime) -> None:
@@ -403,7 +425,7 @@ class Dispatcher:
             return None
         opening = window.next_opening(zones, latest + SEND_MARGIN)
         if opening is None:
-            return Refused(Refusal.WINDOW, f"window: never open in {zones}")
+            return Refused(Refusal.WINDOW, never_open_reason(zones))
         # our clock reads this when the API's clock has surely reached the opening
         local = opening - (earliest - self.ctx.now())
         return Refused(
@@ -425,8 +447,10 @@ class Dispatcher:
         if soonest is not None and soonest <= now and free > 0 and ctx.keeper.is_fresh(now):
             return None, 0.0
         if busy or (soonest is not None and soonest <= now):
+            # every change the follower carries out wakes the loop; time alone frees a line
+            # only when an uncertain attempt can no longer be ringing
             self._idle_since = None
-            return None, ctx.options.sync_interval
+            return None, self._until_a_line_may_free(now)
         if ctx.book.awaited and (
             ctx.ledger.retries_awaiting_analysis(self.plan.name) or not self._waited_enough(now)
         ):
@@ -438,6 +462,12 @@ class Dispatcher:
         if soonest - now > ctx.options.max_wait:
             return Ending.WAITING, 0.0
         return None, max(0.0, (soonest - now).total_seconds())
+
+    def _until_a_line_may_free(self, now: datetime) -> float:
+        """Clock seconds to sleep while lines are busy (at most ``idle_sync_interval``)."""
+        ends = [o.sent_at + MAYBE_LIVE for o in self.ctx.book if o.uncertain and o.sent_at]
+        later = [(end - now).total_seconds() for end in ends if end > now]
+        return min([self.ctx.options.idle_sync_interval, *later])
 
     def _waited_enough(self, now: datetime) -> bool:
         """Whether the run has waited ``analysis_wait`` for analyses with nothing else to do."""

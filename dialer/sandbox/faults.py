@@ -7,7 +7,9 @@ survive:
 * ``lost_answer_rate``: the effect happens (a call is placed, a DNC entry written) and the
   client sees a 503 anyway (only a retry with the same Idempotency-Key is safe);
 * ``drop_connection_rate``: the effect happens and the connection closes with no answer;
-* ``latency_seconds``: clock seconds added to every matching request;
+* ``latency_seconds``: clock seconds added to every matching request, before its effect;
+* ``answer_delay_seconds``: clock seconds between the effect and the answer (a slow
+  network back: the call rings before the dialer hears of it);
 * ``rate_429_storm``: the next N matching requests are refused 429 RATE_LIMIT, nothing executed.
 
 ``paths`` limits faults to some routes: ``"POST /calls"`` (method and route) or ``"/calls"``
@@ -29,6 +31,7 @@ class Faults:
     lost_answer_rate: float = 0.0
     drop_connection_rate: float = 0.0
     latency_seconds: float = 0.0
+    answer_delay_seconds: float = 0.0
     rate_429_storm: int = 0
     paths: tuple[str, ...] = ()
     _rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)

@@ -85,6 +85,8 @@ async def _faulty(
         reply = await handler(ctx, request)
     except Fail as fail:
         return fail.reply()
+    if faulty and ctx.faults.answer_delay_seconds:
+        await ctx.clock.sleep(ctx.faults.answer_delay_seconds)  # the effect is done already
     if faulty and reply.status < 400:
         return _lose(ctx, reply)
     return reply

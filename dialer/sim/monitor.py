@@ -59,12 +59,13 @@ class Monitor:
         self.window = window
         self.agent_id = agent_id
         self.zones = dict(zip(scenario.phones, scenario.zones, strict=True))
-        self.keys: defaultdict[str, set[str]] = defaultdict(set)
+        self.keys: defaultdict[str, set[str]] = defaultdict(set)  # keys that may have dialled
         self.posts = 0
         self.requests = 0
         self.queued = 0
         self.rate_limited = 0
         self.violations: list[str] = []
+        self.trace: list[str] = []  # every POST /calls and its answer, for a failing world
         self._limit_changed: float | None = None  # clock time of a lowered limit
         self._capacity_lowered = False
 
@@ -78,25 +79,38 @@ class Monitor:
         storms_left = self.sandbox.faults.rate_429_storm
         reply = await self.sandbox.handle(request)
         self._check_reply(request, reply, forced=storms_left > self.sandbox.faults.rate_429_storm)
+        if request.method == "POST" and request.path == "/calls":
+            self._trace(request, reply)
+            if reply.status != 429:
+                self._count_attempt(request)  # a 429 executed nothing: that try placed none
         return reply
 
     def _check_post(self, request: ApiRequest) -> None:
         """A POST /calls arrives: is it allowed now?"""
         self.posts += 1
-        body = json.loads(request.body)
-        to = str(body.get("to"))
+        to = str(json.loads(request.body).get("to"))
         now = self.sandbox.clock.now()
-        key = request.headers.get("Idempotency-Key", "")
-        self.keys[to].add(key)
-        if len(self.keys[to]) > self.scenario.max_attempts:
-            self._broken(
-                f"{to} got {len(self.keys[to])} attempts (max {self.scenario.max_attempts})"
-            )
         if to not in self.zones:
             self._broken(f"POST for {to}, which is not a lead of the campaign")
         elif self.window is not None and not self.window.is_open(self.zones[to], now):
             self._broken(f"POST for {to} at {now.isoformat()}: window closed in {self.zones[to]}")
         self._check_dnc(to, now)
+
+    def _trace(self, request: ApiRequest, reply: ApiReply) -> None:
+        at = self.sandbox.clock.now().isoformat(timespec="seconds")
+        to = json.loads(request.body).get("to")
+        key = request.headers.get("Idempotency-Key", "")
+        answer = "dropped" if reply.drop else str(reply.status)
+        self.trace.append(f"{at} POST {to} key={key[:8]} -> {answer}")
+
+    def _count_attempt(self, request: ApiRequest) -> None:
+        """A POST that may have placed a call: its key counts as one attempt on the number."""
+        to = str(json.loads(request.body).get("to"))
+        self.keys[to].add(request.headers.get("Idempotency-Key", ""))
+        if len(self.keys[to]) > self.scenario.max_attempts:
+            self._broken(
+                f"{to} got {len(self.keys[to])} attempts (max {self.scenario.max_attempts})"
+            )
 
     def _check_dnc(self, to: str, now: datetime) -> None:
         """Blocked long enough that a cache of ``max_age`` must know it: never POSTed."""

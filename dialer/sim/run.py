@@ -17,7 +17,7 @@ import asyncio
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from dialer.sandbox import AGENT_ID, FROM_NUMBERS, CallWindow, Faults, Sandbox, 
 from dialer.sandbox import Scenario as CallScenario
 from dialer.sandbox.inprocess import InProcessTransport
 from dialer.sandbox.server import IN_PROCESS_URL
-from dialer.sim.monitor import Monitor
+from dialer.sim.monitor import Monitor, PromiseBroken
 from dialer.sim.scenario import Event, SimScenario
 from dialer.store import Ledger
 from dialer.window import CallingWindow
@@ -114,11 +114,24 @@ class Simulation:
             await self.sandbox.stop()
         with Ledger(self.folder / "ledger.db") as ledger:
             self.result.statuses = self.monitor.end(ledger, NAME)
+        self._expectations()
         self.result.posts = self.monitor.posts
         self.result.requests = self.monitor.requests
         self.result.legs = len(self.sandbox.carrier_legs)
         self.result.steps = self._steps
         self.result.virtual_seconds = self.clock.elapsed
+
+    def _expectations(self) -> None:
+        """What a named world expects beyond the promises."""
+        scenario, statuses = self.scenario, self.result.statuses
+        if scenario.must_finish and "finished" not in self.result.endings:
+            raise PromiseBroken(f"the campaign did not finish: {dict(statuses)}")
+        if scenario.all_called:
+            called = set(self.sandbox.carrier_legs)
+            blocked = set(scenario.dnc_at_start)
+            missed = [p for p in scenario.phones if p not in called and p not in blocked]
+            if missed or statuses.get("unknown"):
+                raise PromiseBroken(f"not called: {missed}; statuses {dict(statuses)}")
 
     async def _lives(self) -> None:
         deadline = self.clock.now() + self.scenario.horizon
@@ -130,7 +143,7 @@ class Simulation:
             self.result.endings.append(result.ending.value)
             if result.ending == Ending.FINISHED:
                 return
-            await self._wait_for(result)
+            await self._wait_for(result, deadline)
         if self.result.lives >= MAX_LIVES:
             raise AssertionError(f"the campaign did not finish in {MAX_LIVES} runs")
 
@@ -144,6 +157,7 @@ class Simulation:
             ShiftedClock(self.clock, timedelta(seconds=self.scenario.skew_seconds)),
             account="sim",
             transport=life.transport,
+            seed=self.scenario.seed * 1000 + self.result.lives,
         )
         options = RunOptions(
             seed=self.scenario.seed * 1000 + self.result.lives,
@@ -165,11 +179,12 @@ class Simulation:
             if not life.killed:
                 ledger.close()
 
-    async def _wait_for(self, result: RunResult) -> None:
-        """Resume when the next lead is due (or a minute later: a stop, a cache refresh)."""
-        due = result.next_due
-        wait = 60.0 if due is None else max(60.0, (due - self.clock.now()).total_seconds())
-        await self.clock.sleep(wait)
+    async def _wait_for(self, result: RunResult, deadline: datetime) -> None:
+        """Resume when the next lead is due (or a minute later: a stop, a cache refresh),
+        unless that is past the world's horizon."""
+        due = result.next_due or self.clock.now()
+        wake = min(max(due, self.clock.now() + timedelta(minutes=1)), deadline)
+        await self.clock.sleep((wake - self.clock.now()).total_seconds())
 
     # -- the world ----------------------------------------------------------------------------
 
@@ -228,12 +243,14 @@ def _sandbox_config(scenario: SimScenario) -> SandboxConfig:
         analysis_stuck_rate=scenario.analysis_stuck_rate,
         no_transcript_rate=0.0,
         handed_back_rate=scenario.handed_back_rate,
+        handed_back_seconds=scenario.handed_back_seconds,
     )
     faults = Faults(
         server_error_rate=scenario.server_error_rate,
         lost_answer_rate=scenario.lost_answer_rate,
         drop_connection_rate=scenario.drop_rate,
         latency_seconds=scenario.latency_seconds,
+        answer_delay_seconds=scenario.answer_delay_seconds,
         paths=scenario.fault_paths,
     )
     return SandboxConfig(

@@ -80,11 +80,16 @@ class SimScenario:
     lost_answer_rate: float = 0.0
     drop_rate: float = 0.0
     latency_seconds: float = 0.0
+    answer_delay_seconds: float = 0.0
+    handed_back_seconds: float = 20.0  # until the platform places a handed-back call
     fault_paths: tuple[str, ...] = ("POST /calls",)
     events: tuple[Event, ...] = ()
     dnc_at_start: tuple[str, ...] = ()
     crashes: tuple[int, ...] = ()  # loop steps (counted from the start) at which it dies
     horizon: timedelta = timedelta(days=3)
+    # what a named world expects beyond the promises
+    must_finish: bool = False  # the campaign finishes within the horizon
+    all_called: bool = False  # every lead that may be called is called, none left unknown
 
     @property
     def replay(self) -> str:
@@ -101,15 +106,16 @@ def generate(seed: int) -> SimScenario:
     phones = tuple(f"+9725{rng.randint(30_000_000, 89_999_999)}" for _ in range(count))
     phones = tuple(dict.fromkeys(phones))  # distinct (a sheet is deduplicated at intake)
     start = _start(rng)
+    lines = rng.randint(1, 5)
     return SimScenario(
         seed=seed,
         start=start,
         phones=phones,
         zones=tuple(_zones(rng) for _ in phones),
-        max_live_calls=rng.randint(1, 5),
+        max_live_calls=lines,
         requests_per_minute=rng.choice((20, 60, 60, 120, 600)),
         api_rate_limit=rng.choice((20, 60, 60, 120, 600)),
-        capacity=rng.choice((10, 10, 10, 5, 3)),
+        capacity=rng.choice((10, 10, lines)),  # a capacity event may lower it mid-run
         window=_window(rng) if rng.random() < 0.6 else None,
         retry_statuses=tuple(rng.sample(("no_answer", "busy", "voicemail", "failed"), 2)),
         max_attempts=rng.randint(1, 3),
@@ -129,6 +135,7 @@ def generate(seed: int) -> SimScenario:
         lost_answer_rate=rng.choice((0.0, 0.0, 0.05, 0.2)),
         drop_rate=rng.choice((0.0, 0.0, 0.05, 0.2)),
         latency_seconds=rng.choice((0.0, 0.0, 0.3, 2.0)),
+        answer_delay_seconds=rng.choice((0.0, 0.0, 0.3, 3.0)),
         fault_paths=rng.choice((("POST /calls",), ("POST /calls",), ())),
         events=_events(rng, phones),
         dnc_at_start=tuple(p for p in phones if rng.random() < 0.15),
