@@ -6,16 +6,18 @@ The CLI only parses, calls one of these, and prints.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 import os
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -26,8 +28,10 @@ from dialer.api.retry import Backoff
 from dialer.api.transport import Transport
 from dialer.clock import Clock, ScaledClock, SystemClock, parse_instant
 from dialer.config import Campaign, load_campaign
-from dialer.dispatch import CampaignPlan, Dispatcher, Progress, RunOptions, RunResult
+from dialer.dispatch import CampaignPlan, Dispatcher, Ending, Progress, RunOptions, RunResult
+from dialer.dispatch.account import AccountScheduler
 from dialer.dispatch.dnckeeper import DncKeeper
+from dialer.dispatch.lines import LinePool
 from dialer.dnc import DncEntry, DncIndex, read_suppression_file
 from dialer.errors import ApiError, AuthError, ConfigError, DncStaleError
 from dialer.leads import classify, load_leads
@@ -36,7 +40,19 @@ from dialer.state import RetryPolicy
 from dialer.store import CampaignRecord, Ledger
 from dialer.window import CallingWindow
 
+log = logging.getLogger("dialer")
+
 DEFAULT_BASE_URL = "https://api.goyappr.com"
+
+
+class Stoppable(Protocol):
+    """What a signal handler needs of a run: a way to ask it to drain and end."""
+
+    def request_stop(self) -> None:
+        """Stop claiming; requests in flight finish and are recorded."""
+        ...
+
+
 #: The per-row CSV of ``validate``; ``zones`` is the zone set each lead was judged in.
 STATUS_COLUMNS = ["row", "phone_raw", "phone", "status", "reason", "zones"]
 
@@ -60,7 +76,16 @@ def connection_from_env(clock: Clock | None = None) -> Connection:
     """``YAPPR_BASE_URL`` and ``YAPPR_API_KEY`` from the environment."""
     base_url = os.environ.get("YAPPR_BASE_URL", DEFAULT_BASE_URL).rstrip("/")
     api_key = os.environ.get("YAPPR_API_KEY") or None
-    return Connection(base_url, api_key, clock or SystemClock(), account=base_url)
+    return Connection(
+        base_url, api_key, clock or SystemClock(), account=account_of(base_url, api_key)
+    )
+
+
+def account_of(base_url: str, api_key: str | None) -> str:
+    """What the ledger files an account under: a one-way fingerprint of the API and the key
+    (the key itself is never written anywhere). Two keys are two accounts."""
+    secret = f"{base_url}\n{api_key or ''}".encode()
+    return "acct-" + hashlib.sha256(secret).hexdigest()[:16]
 
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
@@ -328,6 +353,11 @@ def plan_for(record: CampaignRecord) -> tuple[Campaign, CampaignPlan]:
         max_live_calls=campaign.pacing.max_live_calls,
         add_on_opt_out=campaign.dnc.add_on_opt_out,
         dnc_max_age=timedelta(minutes=campaign.dnc.max_age_minutes),
+        weight=campaign.pacing.weight,
+        start_at=campaign.start_at,
+        cooldown=timedelta(days=campaign.dedupe.cooldown_days)
+        if campaign.dedupe.cooldown_days
+        else None,
     )
     return campaign, plan
 
@@ -339,45 +369,165 @@ async def dispatch(
     connection: Connection,
     options: RunOptions,
     on_progress: Callable[[Progress], None] | None = None,
-    on_dispatcher: Callable[[Dispatcher], None] | None = None,
+    on_dispatcher: Callable[[Stoppable], None] | None = None,
 ) -> RunResult:
-    """Refresh the DNC cache if stale, then run the dispatcher to its end."""
-    campaign, plan = plan_for(record)
-    account = connection.account
-    async with open_client(
-        connection, requests_per_minute=campaign.pacing.requests_per_minute
-    ) as client:
-        await ensure_fresh_dnc(
-            ledger, client, account=account, max_age=plan.dnc_max_age, now=connection.clock.now()
-        )
+    """Dispatch one campaign (with every other campaign running on its account)."""
+    results = await dispatch_all(
+        [record],
+        ledger=ledger,
+        connection=connection,
+        options=options,
+        on_progress=on_progress,
+        on_dispatcher=on_dispatcher,
+    )
+    return results[record.name]
 
-        async def fetch(now: datetime) -> DncIndex:
-            """Re-fetch the company list mid-run, under the same rate budget."""
-            await refresh_dnc(ledger, client, account=account, now=now)
-            return dnc_index(ledger, campaign, account=account)
 
-        keeper = DncKeeper(
-            index=dnc_index(ledger, campaign, account=account),
-            fetched_at=ledger.dnc_fetched_at(account),
-            max_age=plan.dnc_max_age,
-            clock=connection.clock,
-            fetch=fetch,
+async def dispatch_all(
+    records: Sequence[CampaignRecord],
+    *,
+    ledger: Ledger,
+    connection: Connection,
+    options: RunOptions,
+    on_progress: Callable[[Progress], None] | None = None,
+    on_dispatcher: Callable[[Stoppable], None] | None = None,
+) -> dict[str, RunResult]:
+    """Mark the campaigns to run on the connection's account, then dispatch them, or, when
+    another process already dispatches that account, let it pick them up and follow them
+    there (taking over if that process stops first). Returns each campaign's result."""
+    names = [r.name for r in records]
+    for name in names:
+        ledger.join_account(name, connection.account, now=connection.clock.now())
+    while True:
+        with ledger.account_lease(connection.account) as held:
+            if held:
+                return await _dispatch_account(
+                    names,
+                    ledger=ledger,
+                    connection=connection,
+                    options=options,
+                    on_progress=on_progress,
+                    on_dispatcher=on_dispatcher,
+                )
+        watched = await _follow_elsewhere(
+            names, ledger=ledger, connection=connection, every=options.control_interval
         )
-        for phone in ledger.opted_out_numbers():
-            keeper.opt_out(phone)
-        dispatcher = Dispatcher(
+        if watched is not None:
+            return watched
+
+
+async def _dispatch_account(
+    names: Sequence[str],
+    *,
+    ledger: Ledger,
+    connection: Connection,
+    options: RunOptions,
+    on_progress: Callable[[Progress], None] | None,
+    on_dispatcher: Callable[[Stoppable], None] | None,
+) -> dict[str, RunResult]:
+    """This process holds the account: one client, one line pool, a dispatcher each."""
+    campaigns = [plan_for(find_campaign(ledger, n))[0] for n in names]
+    rate = min(c.account.requests_per_minute or c.pacing.requests_per_minute for c in campaigns)
+    lines = max(c.account.lines or c.pacing.max_live_calls for c in campaigns)
+    async with open_client(connection, requests_per_minute=rate) as client:
+        pool, wake = LinePool(lines), asyncio.Event()
+
+        def make(name: str) -> Dispatcher:
+            campaign, plan = plan_for(find_campaign(ledger, name))
+            return Dispatcher(
+                ledger=ledger,
+                client=client,
+                plan=plan,
+                clock=connection.clock,
+                keeper=_keeper(ledger, client, campaign, plan, connection),
+                options=options,
+                on_progress=on_progress,
+                pool=pool,
+                wake=wake,
+            )
+
+        for campaign in campaigns:
+            await ensure_fresh_dnc(
+                ledger,
+                client,
+                account=connection.account,
+                max_age=timedelta(minutes=campaign.dnc.max_age_minutes),
+                now=connection.clock.now(),
+            )
+        scheduler = AccountScheduler(
             ledger=ledger,
-            client=client,
-            plan=plan,
-            clock=connection.clock,
-            keeper=keeper,
-            options=options,
-            on_progress=on_progress,
+            account=connection.account,
+            make=make,
+            to_real=connection.clock.to_real,
+            pool=pool,
+            poll=options.control_interval,
         )
         if on_dispatcher is not None:
-            on_dispatcher(dispatcher)
-        with ledger.lease(record.name):
-            return await dispatcher.run()
+            on_dispatcher(scheduler)
+        results = await scheduler.run()
+    return {name: results[name] for name in names if name in results} | {
+        name: _result_from_ledger(ledger, name) for name in names if name not in results
+    }
+
+
+def _keeper(
+    ledger: Ledger,
+    client: YapprClient,
+    campaign: Campaign,
+    plan: CampaignPlan,
+    connection: Connection,
+) -> DncKeeper:
+    """The account's cached DNC list (plus the campaign's suppression files), kept fresh."""
+    account = connection.account
+
+    async def fetch(now: datetime) -> DncIndex:
+        """Re-fetch the company list mid-run, under the same rate budget."""
+        await refresh_dnc(ledger, client, account=account, now=now)
+        return dnc_index(ledger, campaign, account=account)
+
+    keeper = DncKeeper(
+        index=dnc_index(ledger, campaign, account=account),
+        fetched_at=ledger.dnc_fetched_at(account),
+        max_age=plan.dnc_max_age,
+        clock=connection.clock,
+        fetch=fetch,
+    )
+    for phone in ledger.opted_out_numbers():
+        keeper.opt_out(phone)
+    return keeper
+
+
+#: Campaign states in which a run of it has ended (an interrupted one is picked up again).
+_ENDED = frozenset({"finished", "waiting", "stopped", "paused"})
+
+
+async def _follow_elsewhere(
+    names: Sequence[str], *, ledger: Ledger, connection: Connection, every: float
+) -> dict[str, RunResult] | None:
+    """Another process dispatches the account: look every ``every`` clock seconds until our
+    campaigns' runs end there. None when that process is gone first (the caller takes the
+    account over)."""
+    log.info("another dialer process dispatches this account: it runs %s too", ", ".join(names))
+    while True:
+        await connection.clock.sleep(every)
+        states = {n: find_campaign(ledger, n).state for n in names}
+        if all(state in _ENDED for state in states.values()):
+            return {name: _result_from_ledger(ledger, name) for name in names}
+        with ledger.account_lease(connection.account) as free:
+            if free:
+                return None
+
+
+def _result_from_ledger(ledger: Ledger, name: str) -> RunResult:
+    """How a campaign's last run ended, as the ledger has it."""
+    record = find_campaign(ledger, name)
+    ending = {
+        "finished": Ending.FINISHED,
+        "waiting": Ending.WAITING,
+        "stopped": Ending.STOPPED,
+        "paused": Ending.PAUSED,
+    }.get(record.state, Ending.INTERRUPTED)
+    return RunResult(ending=ending, counts=ledger.counts(name), next_due=ledger.next_due(name))
 
 
 async def prepare_run(
@@ -485,14 +635,58 @@ def find_campaign(ledger: Ledger, name: str) -> CampaignRecord:
 
 
 def campaign_status(ledger: Ledger, name: str) -> dict[str, Any]:
-    """What ``dialer status`` shows for one campaign."""
+    """What ``dialer status`` shows for one campaign: where it stands (running, paused,
+    scheduled, stopping, interrupted, finished, waiting), its live calls, its share of its
+    account and its next opening."""
     record = find_campaign(ledger, name)
+    campaign = Campaign.model_validate(record.settings)
     next_due = ledger.next_due(name)
+    if campaign.start_at is not None and next_due is not None:
+        next_due = max(next_due, campaign.start_at)
     return {
         "name": name,
-        "state": record.state,
+        "state": _shown_state(ledger, record, campaign),
         "state_reason": record.state_reason,
         "counts": ledger.counts(name),
         "live_calls": ledger.in_flight(name),
+        "weight": campaign.pacing.weight,
+        "share": _share(ledger, record, campaign.pacing.weight),
+        "start_at": campaign.start_at.isoformat() if campaign.start_at else None,
         "next_due": None if next_due is None else _due_text(next_due),
     }
+
+
+def _shown_state(ledger: Ledger, record: CampaignRecord, campaign: Campaign) -> str:
+    """The state a person reads: the ledger's, corrected by what was asked since and by
+    whether a dialer process is really running it."""
+    if record.state == "finished":
+        return "finished"
+    if record.control == "stop":
+        return "stopping"
+    if record.control == "pause":
+        return "paused"
+    running = record.state in {"running", "queued"}
+    if running and not dispatched_now(ledger, record.account):
+        return "interrupted"  # its process was killed: `dialer resume` continues it
+    started = campaign.start_at is None or campaign.start_at <= datetime.now(UTC)
+    return record.state if started or running else "scheduled"
+
+
+def dispatched_now(ledger: Ledger, account: str | None) -> bool:
+    """Whether a dialer process dispatches ``account`` from this ledger right now."""
+    with ledger.account_lease(account or "") as free:
+        return not free
+
+
+def _share(ledger: Ledger, record: CampaignRecord, weight: float) -> float:
+    """The campaign's weight as a fraction of the running campaigns' on its account."""
+    if record.state not in {"running", "queued"} or record.control != "run":
+        return 0.0
+    weights = [weight]
+    for other in ledger.campaign_names():
+        found = ledger.campaign(other)
+        if found is None or other == record.name or found.account != record.account:
+            continue
+        if found.state in {"running", "queued"} and found.control == "run":
+            weights.append(Campaign.model_validate(found.settings).pacing.weight)
+    return weight / sum(weights)

@@ -12,7 +12,7 @@ import difflib
 import re
 import tomllib
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -90,10 +90,23 @@ class Columns(_Section):
 
 
 class Pacing(_Section):
-    """How hard the campaign may push: live calls at once and API requests per minute."""
+    """How hard the campaign may push: live calls at once and API requests per minute.
+
+    ``weight`` is its share when several campaigns run on one account: lines and requests are
+    split among the campaigns with leads due in proportion to their weights.
+    """
 
     max_live_calls: int = Field(default=10, ge=1, le=10_000)
     requests_per_minute: int = Field(default=60, ge=1, le=10_000_000)
+    weight: float = Field(default=1.0, gt=0, le=1000)
+
+
+class Account(_Section):
+    """What the account allows, when the API does not say it (or says it late): the company's
+    lines (``max_concurrent_calls``, 10 by default) and the key's requests per minute."""
+
+    lines: int | None = Field(default=None, ge=1, le=10_000)
+    requests_per_minute: int | None = Field(default=None, ge=1, le=10_000_000)
 
 
 class Window(_Section):
@@ -204,6 +217,17 @@ class Campaign(_Section):
     retry: Retry = Field(default_factory=Retry)
     dnc: Dnc = Field(default_factory=Dnc)
     dedupe: Dedupe = Field(default_factory=Dedupe)
+    account: Account = Field(default_factory=Account)
+    #: Nothing is placed before this instant (a naive time is UTC).
+    start_at: datetime | None = None
+
+    @field_validator("start_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        """A start time without an offset is read as UTC."""
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
     @field_validator("name")
     @classmethod

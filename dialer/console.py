@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
+from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -52,6 +53,24 @@ def counts_table(title: str, counts: Mapping[str, int]) -> Table:
         table.add_row(status, f"{n:,}")
     table.add_section()
     table.add_row("total", f"{sum(counts.values()):,}")
+    return table
+
+
+def campaigns_table(found: Sequence[Mapping[str, Any]]) -> Table:
+    """``dialer status`` with no name: one row per campaign of the ledger."""
+    table = Table(title="campaigns", title_justify="left")
+    for column in ("campaign", "state", "leads done", "live calls", "share", "next opening"):
+        table.add_column(column, justify="right" if column in ("live calls", "share") else "left")
+    for report in found:
+        counts = report["counts"]
+        table.add_row(
+            report["name"],
+            report["state"],
+            f"{finished_count(counts):,} / {sum(counts.values()):,}",
+            f"{report['live_calls']:,}",
+            f"{report['share']:.0%}" if report["share"] else "-",
+            report["next_due"] or "-",
+        )
     return table
 
 

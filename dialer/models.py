@@ -35,6 +35,7 @@ class LeadStatus(StrEnum):
     TRANSFERRED = "transferred"
     REJECTED = "rejected"
     EXHAUSTED = "exhausted"
+    CANCELLED = "cancelled"  # not called: a person stopped the campaign (dialer stop)
 
 
 FINAL_STATUSES = frozenset(
@@ -51,6 +52,7 @@ FINAL_STATUSES = frozenset(
         LeadStatus.TRANSFERRED,
         LeadStatus.REJECTED,
         LeadStatus.EXHAUSTED,
+        LeadStatus.CANCELLED,
     }
 )
 

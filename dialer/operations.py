@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from dialer.api.client import YapprClient
 from dialer.api.models import DncEntry
-from dialer.campaign import dnc_index, find_campaign, plan_for
+from dialer.campaign import dispatched_now, dnc_index, find_campaign, plan_for
 from dialer.config import Campaign
 from dialer.errors import ConfigError, NotFound
 from dialer.models import CALL_OUTCOMES, LeadStatus
@@ -182,3 +182,44 @@ async def find_dnc_entry(client: YapprClient, target: str, *, region: str) -> Dn
     except NotFound:
         return None
     return next((e for e in entries if e.id == target), None)
+
+
+# -- controls from another terminal ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ControlResult:
+    """What ``pause``/``stop`` did: the campaign, the control set, leads cancelled now, and
+    whether a running dialer will apply it (within seconds) or nothing was running."""
+
+    name: str
+    control: str
+    cancelled: int
+    running: bool
+
+
+def pause_campaign(ledger: Ledger, name: str, *, now: datetime) -> ControlResult:
+    """Stop claiming leads of campaign ``name``; calls in flight finish. ``dialer resume``
+    picks it up again."""
+    record = find_campaign(ledger, name)
+    ledger.set_control(name, "pause", now=now)
+    if record.state in {"queued", "ready"}:
+        ledger.set_campaign_state(name, "paused", now=now)
+    return ControlResult(name, "pause", 0, dispatched_now(ledger, record.account))
+
+
+def stop_campaign(ledger: Ledger, name: str, *, now: datetime) -> ControlResult:
+    """End campaign ``name``: every lead not yet called is cancelled (with a reason); calls
+    in flight finish. A running dialer does the cancelling itself (it may be claiming a lead
+    this very moment); with none running it is done here."""
+    record = find_campaign(ledger, name)
+    ledger.set_control(name, "stop", now=now)
+    with ledger.account_lease(record.account or "") as free:
+        if not free:
+            return ControlResult(name, "stop", 0, running=True)
+        stamp = now.isoformat(timespec="seconds")
+        reason = f"not called: the campaign was stopped ({stamp})"
+        cancelled = ledger.cancel_unclaimed(name, reason=reason, now=now)
+        if not ledger.open_attempts(name):
+            ledger.set_campaign_state(name, "finished", now=now, reason="stopped by a person")
+    return ControlResult(name, "stop", cancelled, running=False)

@@ -13,15 +13,16 @@ import asyncio
 import logging
 import signal
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 from dialer import campaign as ops
 from dialer import estimate, reports
-from dialer.dispatch import Dispatcher, Ending, Progress, RunOptions, RunResult
+from dialer.dispatch import Ending, Progress, RunOptions, RunResult
 from dialer.errors import DialerError
 from dialer.estimate import Estimate
 from dialer.models import FINAL_STATUSES
@@ -63,7 +64,9 @@ async def connect(sandbox: SandboxSpec | None = None) -> AsyncIterator[ops.Conne
         log.info("sandbox at %s (time x%g): no real calls are made", sb.base_url, sb.clock.scale)
         for number, agents in read_dnc_seed(sandbox.dnc_seed):
             sb.add_dnc(number, agent_ids=agents, reason="demo: asked not to be called")
-        yield ops.Connection(sb.base_url, sb.api_key, sb.clock, account=sb.base_url)
+        yield ops.Connection(
+            sb.base_url, sb.api_key, sb.clock, account=ops.account_of(sb.base_url, sb.api_key)
+        )
 
 
 async def using(sandbox: SandboxSpec | None, work: Callable[[ops.Connection], Awaitable[T]]) -> T:
@@ -158,22 +161,59 @@ async def run_campaign(
     leads: Path | None = None,
     hooks: Hooks = Hooks(),
     encoding: str | None = None,
+    start_at: datetime | None = None,
 ) -> RunOutcome:
-    """Import the campaign (or find it imported from the same sheet) and dispatch it.
+    """Import the campaign (or find it imported from the same sheet) and dispatch it."""
+    outcomes = await run_campaigns(
+        [campaign_file],
+        ledger=ledger,
+        connection=connection,
+        options=options,
+        leads=leads,
+        hooks=hooks,
+        encoding=encoding,
+        start_at=start_at,
+    )
+    return outcomes[0]
+
+
+async def run_campaigns(
+    campaign_files: Sequence[Path],
+    *,
+    ledger: Ledger,
+    connection: ops.Connection,
+    options: RunOptions,
+    leads: Path | None = None,
+    hooks: Hooks = Hooks(),
+    encoding: str | None = None,
+    start_at: datetime | None = None,
+) -> list[RunOutcome]:
+    """Import each campaign (or find it imported from the same sheet) and dispatch them
+    together on the account (with any other campaign running on it).
 
     A live key about to call many leads asks ``hooks.consent`` first; a no raises
-    :class:`Declined` before any call (the import stays, and the next run asks again).
+    :class:`Declined` before any call (the imports stay, and the next run asks again).
     """
-    record, frame = await ops.prepare_run(
-        campaign_file, ledger=ledger, connection=connection, leads=leads, encoding=encoding
+    prepared = []
+    for campaign_file in campaign_files:
+        record, frame = await ops.prepare_run(
+            campaign_file, ledger=ledger, connection=connection, leads=leads, encoding=encoding
+        )
+        if frame is None:
+            log.info("campaign %r is already imported from this sheet: continuing it", record.name)
+        if start_at is not None:
+            ledger.set_start_at(record.name, start_at)
+        counts = ledger.counts(record.name)
+        _ask_consent(hooks, record.name, api_key=connection.api_key, counts=counts)
+        prepared.append((ops.find_campaign(ledger, record.name), frame is None))
+    results = await dispatch_interruptibly(
+        [record for record, _ in prepared],
+        ledger=ledger,
+        connection=connection,
+        options=options,
+        hooks=hooks,
     )
-    if frame is None:
-        log.info("campaign %r is already imported from this sheet: continuing it", record.name)
-    _ask_consent(hooks, record.name, api_key=connection.api_key, counts=ledger.counts(record.name))
-    result = await dispatch_interruptibly(
-        record, ledger=ledger, connection=connection, options=options, hooks=hooks
-    )
-    return RunOutcome(record.name, result, continued=frame is None)
+    return [RunOutcome(r.name, results[r.name], continued=c) for r, c in prepared]
 
 
 def _ask_consent(
@@ -198,12 +238,13 @@ async def resume_campaign(
     options: RunOptions,
     hooks: Hooks = Hooks(),
 ) -> RunOutcome:
-    """Dispatch a campaign the ledger already has, from where it stopped."""
+    """Dispatch a campaign the ledger already has, from where it stopped (a paused one is
+    resumed; a run already dispatching its account picks it up)."""
     record = ops.find_campaign(ledger, name)
-    result = await dispatch_interruptibly(
-        record, ledger=ledger, connection=connection, options=options, hooks=hooks
+    results = await dispatch_interruptibly(
+        [record], ledger=ledger, connection=connection, options=options, hooks=hooks
     )
-    return RunOutcome(record.name, result)
+    return RunOutcome(record.name, results[record.name])
 
 
 class _Stopper:
@@ -211,11 +252,11 @@ class _Stopper:
 
     def __init__(self, on_stopping: Callable[[], None] | None) -> None:
         self.on_stopping = on_stopping
-        self.dispatcher: Dispatcher | None = None
-        self.task: asyncio.Future[RunResult] | None = None
+        self.dispatcher: ops.Stoppable | None = None
+        self.task: asyncio.Future[dict[str, RunResult]] | None = None
         self.presses = 0
 
-    def attach(self, dispatcher: Dispatcher) -> None:
+    def attach(self, dispatcher: ops.Stoppable) -> None:
         """Called by ``dispatch`` once the dispatcher exists."""
         self.dispatcher = dispatcher
 
@@ -231,13 +272,13 @@ class _Stopper:
 
 
 async def dispatch_interruptibly(
-    record: CampaignRecord,
+    records: Sequence[CampaignRecord],
     *,
     ledger: Ledger,
     connection: ops.Connection,
     options: RunOptions,
     hooks: Hooks = Hooks(),
-) -> RunResult:
+) -> dict[str, RunResult]:
     """Dispatch to the end; a first stop signal drains, a second cancels (ending interrupted).
 
     Every ledger write is its own transaction, so a cancelled run leaves it consistent.
@@ -245,8 +286,8 @@ async def dispatch_interruptibly(
     loop = asyncio.get_running_loop()
     stopper = _Stopper(hooks.stopping)
     stopper.task = asyncio.ensure_future(
-        ops.dispatch(
-            record,
+        ops.dispatch_all(
+            records,
             ledger=ledger,
             connection=connection,
             options=options,
@@ -261,7 +302,10 @@ async def dispatch_interruptibly(
     try:
         return await stopper.task
     except asyncio.CancelledError:
-        return RunResult(ending=Ending.INTERRUPTED, counts=ledger.counts(record.name))
+        return {
+            r.name: RunResult(ending=Ending.INTERRUPTED, counts=ledger.counts(r.name))
+            for r in records
+        }
     finally:
         for sig in handled:
             loop.remove_signal_handler(sig)

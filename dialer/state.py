@@ -27,11 +27,16 @@ OPEN = IN_FLIGHT | {S.UNKNOWN}
 _OUTCOME_TARGETS = frozenset(CALL_OUTCOMES | {S.RETRY_WAIT, S.EXHAUSTED, S.DNC_BLOCKED})
 
 TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
-    S.PENDING: frozenset({S.DIALING, S.SCHEDULED, S.DNC_BLOCKED, S.DUPLICATE, S.NO_WINDOW}),
-    S.SCHEDULED: frozenset(
-        {S.DIALING, S.SCHEDULED, S.PENDING, S.DNC_BLOCKED, S.DUPLICATE, S.NO_WINDOW}
+    S.PENDING: frozenset(
+        {S.DIALING, S.SCHEDULED, S.DNC_BLOCKED, S.DUPLICATE, S.NO_WINDOW, S.CANCELLED}
     ),
-    S.RETRY_WAIT: frozenset({S.DIALING, S.SCHEDULED, S.RETRY_WAIT, S.DNC_BLOCKED, S.NO_WINDOW}),
+    S.SCHEDULED: frozenset(
+        {S.DIALING, S.SCHEDULED, S.PENDING, S.DNC_BLOCKED, S.DUPLICATE, S.NO_WINDOW} | {S.CANCELLED}
+    ),
+    S.RETRY_WAIT: frozenset(
+        {S.DIALING, S.SCHEDULED, S.RETRY_WAIT, S.DNC_BLOCKED, S.NO_WINDOW, S.DUPLICATE}
+        | {S.CANCELLED}
+    ),
     # DIALING -> PENDING/RETRY_WAIT/SCHEDULED only when nothing was placed: the request never
     # left (the window closed while it waited for its slot), or the API refused it before
     # any effect (a campaign stop, or only 429s).

@@ -36,7 +36,7 @@ from dialer.errors import LedgerError, SchemaTooNewError
 from dialer.models import CALL_OUTCOMES, AttemptFacts, LeadMove, LeadStatus
 from dialer.state import IN_FLIGHT, OPEN, can_move
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS campaigns (
@@ -142,8 +142,16 @@ CREATE TABLE IF NOT EXISTS opt_outs (   -- callers who asked not to be called, f
 );
 """
 
+# v3: several campaigns on one account: which account a campaign runs on (a one-way
+# fingerprint, never the key), and what a person asked of it from another terminal.
+_SCHEMA_V3 = """
+ALTER TABLE campaigns ADD COLUMN account TEXT;
+ALTER TABLE campaigns ADD COLUMN control TEXT NOT NULL DEFAULT 'run';  -- run | pause | stop
+CREATE INDEX IF NOT EXISTS attempts_by_phone_campaign ON attempts(phone, campaign, started_at);
+"""
+
 #: Migration scripts by the version they bring the ledger to.
-_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +170,8 @@ class CampaignRecord:
     state_reason: str | None
     created_at: str
     started_at: str | None
+    account: str | None = None
+    control: str = "run"
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,24 +244,13 @@ class Ledger:
         """Hold campaign ``name`` for this process: a second ``run``/``resume`` of it is
         refused instead of racing the first over the same leads. An OS file lock, so a
         killed process never leaves a stale lease behind."""
-        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:80]
-        lock_path = self.path.with_name(f"{self.path.name}.{safe}.lock")
-        with _mapped(self.path, f"lock campaign {name!r}"):
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+        with self._lock_file(name) as held:
+            if not held:
                 raise LedgerError(
-                    f"{self.path}: campaign {name!r} is being run by another dialer process "
-                    f"(pid {holder}); wait for it to finish or stop it, then resume"
-                ) from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+                    f"{self.path}: campaign {name!r} is being run by another dialer process; "
+                    "wait for it to finish or stop it, then resume"
+                )
             yield
-        finally:
-            os.close(fd)
 
     def __enter__(self) -> Ledger:
         return self
@@ -366,6 +365,83 @@ class Ledger:
                 [state, reason, stamp, state, stamp, name],
             )
 
+    def set_start_at(self, name: str, start_at: datetime) -> None:
+        """``--start-at``: nothing of the campaign is placed before ``start_at``."""
+        record = self.campaign(name)
+        if record is None:
+            raise LedgerError(f"no campaign {name!r} in {self.path}")
+        settings = record.settings | {"start_at": isoformat(start_at)}
+        with self._write(f"update campaign {name!r}"):
+            self.db.execute(
+                "UPDATE campaigns SET settings = ? WHERE name = ?",
+                [json.dumps(settings, default=str), name],
+            )
+
+    def set_control(self, name: str, control: str, *, now: datetime) -> None:
+        """What a person asks of a campaign (``run``, ``pause``, ``stop``); the process that
+        dispatches the account reads it within seconds."""
+        with self._write(f"update campaign {name!r}"):
+            self.db.execute(
+                "UPDATE campaigns SET control = ?, updated_at = ? WHERE name = ?",
+                [control, isoformat(now), name],
+            )
+
+    def join_account(self, name: str, account: str, *, now: datetime) -> None:
+        """Mark a campaign to be dispatched on ``account`` (a fingerprint, never the key):
+        ``queued`` until the process dispatching the account starts it."""
+        with self._write(f"update campaign {name!r}"):
+            self.db.execute(
+                "UPDATE campaigns SET account = ?, control = 'run', updated_at = ?,"
+                " state = CASE WHEN state = 'running' THEN state ELSE 'queued' END"
+                " WHERE name = ?",
+                [account, isoformat(now), name],
+            )
+
+    def campaigns_to_dispatch(self, account: str) -> list[tuple[str, str]]:
+        """(name, control) of the campaigns of ``account`` a dispatcher must run: those a
+        person wants run that are not finished, and those paused or stopped whose calls are
+        still in flight (they are followed to their end, and hold lines until then)."""
+        marks = ",".join("?" * len(IN_FLIGHT))
+        sql = (
+            "SELECT name, control FROM campaigns c WHERE account = ? AND state != 'finished'"
+            " AND (control = 'run' OR EXISTS (SELECT 1 FROM leads l WHERE l.campaign = c.name"
+            f" AND l.status IN ({marks}))) ORDER BY rowid"
+        )
+        rows = self.db.execute(sql, [account, *IN_FLIGHT])
+        return [(str(name), str(control)) for name, control in rows]
+
+    def controls(self, names: Collection[str]) -> dict[str, str]:
+        """The control of each campaign named."""
+        marks = ",".join("?" * len(names))
+        sql = f"SELECT name, control FROM campaigns WHERE name IN ({marks})"
+        return {str(r[0]): str(r[1]) for r in self.db.execute(sql, list(names))}
+
+    @contextmanager
+    def account_lease(self, account: str) -> Iterator[bool]:
+        """Try to become the one process that dispatches ``account`` from this ledger:
+        yields True if this process holds it (until the block ends), False if another does.
+        An OS file lock: a killed process never leaves it behind."""
+        with self._lock_file(f"account-{account}") as held:
+            yield held
+
+    @contextmanager
+    def _lock_file(self, what: str) -> Iterator[bool]:
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", what)[:80]
+        lock_path = self.path.with_name(f"{self.path.name}.{safe}.lock")
+        with _mapped(self.path, f"lock {what}"):
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield True
+        finally:
+            os.close(fd)
+
     # -- leads -----------------------------------------------------------------------------
 
     def counts(self, name: str) -> dict[str, int]:
@@ -378,6 +454,19 @@ class Ledger:
         marks = ",".join("?" * len(IN_FLIGHT))
         sql = f"SELECT count(*) FROM leads WHERE campaign = ? AND status IN ({marks})"
         return int(self.db.execute(sql, [name, *IN_FLIGHT]).fetchone()[0])
+
+    def in_flight_on(self, account: str, *, exclude: Collection[str]) -> int:
+        """Leads holding a line on ``account`` in its campaigns other than ``exclude``."""
+        marks = ",".join("?" * len(IN_FLIGHT))
+        sql = (
+            "SELECT count(*) FROM leads l JOIN campaigns c ON c.name = l.campaign"
+            f" WHERE c.account = ? AND l.status IN ({marks})"
+        )
+        args: list[Any] = [account, *IN_FLIGHT]
+        if exclude:
+            sql += f" AND c.name NOT IN ({','.join('?' * len(exclude))})"
+            args += list(exclude)
+        return int(self.db.execute(sql, args).fetchone()[0])
 
     def due_leads(self, name: str, *, now: datetime, limit: int) -> list[LeadRecord]:
         """Leads that may be claimed at ``now``: due retries and openings first (oldest due
@@ -588,6 +677,35 @@ class Ledger:
         """Every lead of a campaign in sheet order (for reports)."""
         return list(self.db.query("SELECT * FROM leads WHERE campaign = ? ORDER BY row", [name]))
 
+    def claimed_elsewhere(
+        self, phone: str, *, exclude: str, since: datetime
+    ) -> tuple[str, str] | None:
+        """(campaign, started_at) of an attempt another campaign made on ``phone`` that may
+        have dialled it: one since ``since``, or one of a campaign running now (two running
+        campaigns never both call a number). None when there is none. An attempt whose answer
+        is unknown counts: it may have rung."""
+        sql = (
+            "SELECT a.campaign, a.started_at FROM attempts a JOIN campaigns c"
+            " ON c.name = a.campaign WHERE a.phone = ? AND a.campaign != ?"
+            " AND (a.shape IS NULL OR a.shape NOT IN ('rejected', 'stopped', 'not_sent'))"
+            " AND (a.started_at >= ? OR c.state = 'running')"
+            " ORDER BY a.started_at LIMIT 1"
+        )
+        row = self.db.execute(sql, [phone, exclude, isoformat(since)]).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
+    def cancel_unclaimed(self, name: str, *, reason: str, now: datetime) -> int:
+        """A person stopped the campaign: every lead not yet called (nor in a call) ends
+        ``cancelled`` with ``reason``. Returns how many."""
+        with self._write(f"stop campaign {name!r}"):
+            cursor = self.db.execute(
+                "UPDATE leads SET status = 'cancelled', reason = ?, next_attempt_at = NULL,"
+                " updated_at = ? WHERE campaign = ? AND status IN"
+                " ('pending', 'scheduled', 'retry_wait')",
+                [reason, isoformat(now), name],
+            )
+            return int(cursor.rowcount)
+
     def recent_numbers(self, *, since: datetime, exclude: str) -> dict[str, str]:
         """Numbers dialed by other campaigns since ``since``: E.164 -> campaign name."""
         sql = (
@@ -747,6 +865,8 @@ def _campaign_record(row: dict[str, Any]) -> CampaignRecord:
         state_reason=row["state_reason"],
         created_at=row["created_at"],
         started_at=row["started_at"],
+        account=row.get("account"),
+        control=row.get("control") or "run",
     )
 
 

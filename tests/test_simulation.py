@@ -36,8 +36,8 @@ def _run(seed: int) -> tuple[int, str | None, dict[str, int]]:
     scenario = generate(seed)
     try:
         result = simulate(scenario)
-    except (PromiseBroken, AssertionError) as broken:
-        return seed, f"{scenario.replay}  # {broken}", {}
+    except Exception as broken:
+        return seed, f"{scenario.replay}  # {type(broken).__name__}: {broken}", {}
     return seed, None, _figures(result)
 
 

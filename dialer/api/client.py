@@ -263,6 +263,7 @@ class YapprClient:
         gone_ok_after_retry: bool = False,
         priority: Priority = Priority.NORMAL,
         gate: Gate | None = None,
+        order: float = 0.0,
     ) -> _Answer:
         """One logical request: retried while retryable, with these exact bytes and key.
 
@@ -274,7 +275,9 @@ class YapprClient:
         attempt = waits = 0
         while True:
             try:
-                return await self._attempt(method, path, headers, body, params, priority, gate)
+                return await self._attempt(
+                    method, path, headers, body, params, (priority, order), gate
+                )
             except NotFound:
                 if gone_ok_after_retry and attempt + waits > 0:
                     return _Answer(404, {}, None)
@@ -318,12 +321,13 @@ class YapprClient:
         headers: Mapping[str, str],
         body: bytes | None,
         params: Mapping[str, str] | None,
-        priority: Priority,
+        place: tuple[Priority, float],
         gate: Gate | None,
     ) -> _Answer:
-        """Send once under the budget; a 2xx comes back parsed, anything else raises."""
+        """Send once under the budget (``place``: priority, then order within it); a 2xx
+        comes back parsed, anything else raises."""
         where = f"{method} {path}"
-        async with self.budget.slot(priority) as slot:
+        async with self.budget.slot(*place) as slot:
             reason = gate() if gate is not None else None
             if reason is not None:
                 slot.cancel()
@@ -386,13 +390,20 @@ class YapprClient:
     # ------------------------------------------------------------------ calls
 
     async def place_call(
-        self, request: CallRequest, *, idempotency_key: str, gate: Gate | None = None
+        self,
+        request: CallRequest,
+        *,
+        idempotency_key: str,
+        gate: Gate | None = None,
+        order: float = 0.0,
     ) -> PlaceCallResult:
         """POST /calls. Retries reuse the same bytes and key, so at most one call is placed.
 
         Returns one of the answer shapes of CONTRACT §3.1; raises the mapped error otherwise.
         ``gate`` is asked right before every try (see :meth:`_send`): the dispatcher checks
         there that the callee's window is still open when the request really leaves.
+        ``order`` places it among the calls waiting for the budget (lower goes first: the
+        account's campaigns take turns by weight).
         """
         check_idempotency_key(idempotency_key)
         body = request.body()  # built once: every retry sends exactly these bytes
@@ -404,6 +415,7 @@ class YapprClient:
             idempotency_key=idempotency_key,
             priority=Priority.CALL,
             gate=gate,
+            order=order,
         )
         data = answer.data if isinstance(answer.data, dict) else {}
         replayed = answer.headers.get("Idempotency-Replayed", "").lower() == "true"

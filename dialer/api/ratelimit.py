@@ -150,7 +150,7 @@ class RateBudget:
         self._window: _Window | None = None
         self._paused_until = 0.0
         self._in_flight = 0
-        self._line: list[tuple[int, int]] = []  # (priority, ticket) of everyone waiting
+        self._line: list[tuple[int, float, int]] = []  # (priority, order, ticket) in line
         self._tickets = itertools.count()
         self._changed = asyncio.Event()
         self.latest = RateInfo()
@@ -200,9 +200,10 @@ class RateBudget:
 
     # ------------------------------------------------------------------ waiting in line
 
-    async def acquire(self, priority: Priority = Priority.NORMAL) -> None:
-        """Wait until one more request may go; the caller must then report it (see slot())."""
-        ticket = (int(priority), next(self._tickets))
+    async def acquire(self, priority: Priority = Priority.NORMAL, order: float = 0.0) -> None:
+        """Wait until one more request may go; the caller must then report it (see slot()).
+        Within a priority, a lower ``order`` goes first (then first come, first served)."""
+        ticket = (int(priority), order, next(self._tickets))
         heapq.heappush(self._line, ticket)
         try:
             while True:
@@ -239,9 +240,11 @@ class RateBudget:
         self._changed = asyncio.Event()
 
     @asynccontextmanager
-    async def slot(self, priority: Priority = Priority.NORMAL) -> AsyncIterator[Slot]:
+    async def slot(
+        self, priority: Priority = Priority.NORMAL, order: float = 0.0
+    ) -> AsyncIterator[Slot]:
         """``async with budget.slot() as s: ...; s.observe(status, headers)``."""
-        await self.acquire(priority)
+        await self.acquire(priority, order)
         claim = Slot(self)
         try:
             yield claim

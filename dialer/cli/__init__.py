@@ -8,7 +8,7 @@ and ``server``; ``output`` says what goes to stdout (the result) and to stderr (
 from __future__ import annotations
 
 from dialer.cli.app import cli
-from dialer.cli.campaigns import report, resume, retry, run, status, validate
+from dialer.cli.campaigns import pause, report, resume, retry, run, status, stop, validate
 from dialer.cli.dnc import dnc
 from dialer.cli.failures import EXIT_INTERRUPTED
 from dialer.cli.samples import demo, init
@@ -16,7 +16,20 @@ from dialer.cli.server import sandbox_server
 
 __all__ = ["cli", "main"]
 
-for _command in (validate, run, resume, status, report, retry, dnc, sandbox_server, demo, init):
+for _command in (
+    validate,
+    run,
+    resume,
+    pause,
+    stop,
+    status,
+    report,
+    retry,
+    dnc,
+    sandbox_server,
+    demo,
+    init,
+):
     cli.add_command(_command)
 
 

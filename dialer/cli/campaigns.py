@@ -23,13 +23,21 @@ from dialer.cli.options import (
     max_wait_option,
     sandbox_option,
     sandbox_spec,
+    start_at_option,
     sync_option,
     time_scale_option,
     to_duration,
 )
 from dialer.cli.output import Output, pass_output
-from dialer.console import ProgressView, counts_table, ending_message, validation_table
+from dialer.console import (
+    ProgressView,
+    campaigns_table,
+    counts_table,
+    ending_message,
+    validation_table,
+)
 from dialer.dispatch import RunOptions
+from dialer.errors import ConfigError
 from dialer.store import Ledger
 
 campaign_argument = click.argument("campaign_file", type=FILE)
@@ -94,13 +102,14 @@ def validate(
 
 
 @click.command(epilog=API_EPILOG)
-@campaign_argument
+@click.argument("campaign_files", nargs=-1, required=True, type=FILE)
 @leads_option
 @db_option
 @max_wait_option
 @sync_option
 @sandbox_option
 @time_scale_option
+@start_at_option
 @click.option(
     "--yes",
     "-y",
@@ -115,37 +124,47 @@ def validate(
 def run(
     ctx: click.Context,
     output: Output,
-    campaign_file: Path,
+    campaign_files: tuple[Path, ...],
     leads: Path | None,
     db_path: Path,
     max_wait: timedelta,
     sync_interval: float,
     sandbox: bool,
     time_scale: float,
+    start_at: datetime | None,
     yes: bool,
     encoding: str | None,
     as_json: bool,
 ) -> None:
-    """Import a campaign's leads and call them (continues it if already imported)."""
+    """Import campaigns' leads and call them (continues one already imported).
+
+    Several campaign files run together on one account, sharing its lines and requests by
+    their [pacing] weight. A run started while another dialer process dispatches the same
+    account joins it: that process picks the campaign up, and this one follows it to its end.
+    """
+    if len(campaign_files) > 1 and (leads or encoding):
+        raise click.UsageError("--leads and --encoding go with one campaign file at a time")
     options = RunOptions(max_wait=max_wait, sync_interval=sync_interval)
     with Ledger(db_path) as ledger:
         with output.progress() as view:  # closed before the result is printed
             hooks = run_hooks(output, view, ask=not yes)
-            outcome = asyncio.run(
+            outcomes = asyncio.run(
                 runner.using(
                     sandbox_spec(sandbox, time_scale),
-                    lambda connection: runner.run_campaign(
-                        campaign_file,
+                    lambda connection: runner.run_campaigns(
+                        campaign_files,
                         ledger=ledger,
                         connection=connection,
                         options=options,
                         leads=leads,
                         hooks=hooks,
                         encoding=encoding,
+                        start_at=start_at,
                     ),
                 )
             )
-        ctx.exit(show_outcome(output, ledger, outcome, as_json=as_json))
+        codes = [show_outcome(output, ledger, o, as_json=as_json) for o in outcomes]
+        ctx.exit(max(codes))
 
 
 @click.command(epilog=API_EPILOG)
@@ -160,6 +179,7 @@ def run(
 @sync_option
 @sandbox_option
 @time_scale_option
+@start_at_option
 @json_option
 @pass_output
 @click.pass_context
@@ -173,13 +193,17 @@ def resume(
     sync_interval: float,
     sandbox: bool,
     time_scale: float,
+    start_at: datetime | None,
     as_json: bool,
 ) -> None:
-    """Continue a campaign exactly where it stopped."""
+    """Continue a campaign exactly where it stopped (a paused one dials again). With another
+    dialer process already dispatching its account, that process picks it up."""
     options = RunOptions(
         max_wait=max_wait, sync_interval=sync_interval, redial_unknown=redial_unknown
     )
     with Ledger(db_path) as ledger:
+        if start_at is not None:
+            ledger.set_start_at(ops.find_campaign(ledger, name).name, start_at)
         with output.progress() as view:  # closed before the result is printed
             hooks = run_hooks(output, view, ask=False)
             outcome = asyncio.run(
@@ -254,7 +278,8 @@ def _outcome_json(
 @json_option
 @pass_output
 def status(output: Output, name: str | None, db_path: Path, as_json: bool) -> None:
-    """Show leads per status, live calls, the next opening and the outcome summary."""
+    """Every campaign of the ledger (state, live calls, share, next opening), or one in
+    detail: leads per status and the outcome summary."""
     with Ledger(db_path) as ledger:
         names = [name] if name else ledger.campaign_names()
         found = [ops.campaign_status(ledger, n) for n in names]
@@ -265,14 +290,72 @@ def status(output: Output, name: str | None, db_path: Path, as_json: bool) -> No
         return
     if not found:
         output.say(f"No campaigns in {db_path} yet.")
-    for report in found:
-        output.show(
-            counts_table(f"campaign {report['name']} ({report['state']})", report["counts"])
+        return
+    if name is None:
+        output.show(campaigns_table(found))
+        return
+    report = found[0]
+    output.show(counts_table(f"campaign {report['name']} ({report['state']})", report["counts"]))
+    reason = f" · {report['state_reason']}" if report["state_reason"] else ""
+    next_due = report["next_due"] or "none"
+    output.say(
+        f"live calls: {report['live_calls']} · share: {report['share']:.0%} · "
+        f"next opening: {next_due}{reason}"
+    )
+    output.show(reports.summary_table(report["summary"]))
+
+
+@click.command()
+@click.argument("name")
+@db_option
+@json_option
+@pass_output
+def pause(output: Output, name: str, db_path: Path, as_json: bool) -> None:
+    """Stop claiming leads of a campaign within seconds; calls in flight finish.
+    `dialer resume NAME` dials again."""
+    with Ledger(db_path) as ledger:
+        done = operations.pause_campaign(ledger, name, now=datetime.now(UTC))
+    _say_control(output, done, as_json=as_json)
+
+
+@click.command()
+@click.argument("name")
+@db_option
+@click.option("--yes", "-y", is_flag=True, help="Do not ask first.")
+@json_option
+@pass_output
+def stop(output: Output, name: str, db_path: Path, yes: bool, as_json: bool) -> None:
+    """End a campaign: every lead not yet called is cancelled (with a reason); calls in
+    flight finish and are recorded."""
+    if not yes and not confirm.to_stop(name):
+        raise ConfigError(f"campaign {name!r} was not stopped")
+    with Ledger(db_path) as ledger:
+        done = operations.stop_campaign(ledger, name, now=datetime.now(UTC))
+    _say_control(output, done, as_json=as_json)
+
+
+def _say_control(output: Output, done: operations.ControlResult, *, as_json: bool) -> None:
+    if as_json:
+        output.json(
+            {
+                "campaign": done.name,
+                "control": done.control,
+                "cancelled": done.cancelled,
+                "running": done.running,
+            }
         )
-        reason = f" · {report['state_reason']}" if report["state_reason"] else ""
-        next_due = report["next_due"] or "none"
-        output.say(f"live calls: {report['live_calls']} · next opening: {next_due}{reason}")
-        output.show(reports.summary_table(report["summary"]))
+        return
+    verb = {"pause": "paused", "stop": "stopped"}[done.control]
+    where = (
+        "the dialer running it applies this within seconds; calls in flight finish"
+        if done.running
+        else "no dialer is running it now"
+    )
+    output.say(f"Campaign {done.name!r} {verb}: {where}.")
+    if done.cancelled:
+        output.say(f"{done.cancelled:,} lead(s) not yet called were cancelled.")
+    if done.control == "pause":
+        output.say(f"Run `dialer resume {done.name}` to dial again.")
 
 
 @click.command()

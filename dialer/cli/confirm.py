@@ -47,3 +47,11 @@ def to_remove(entry: DncEntry) -> bool:
         f"Remove {what} from the do-not-call list? Calls to it ({scope}) become possible again.",
         refusal=f"not removing {what} from the do-not-call list",
     )
+
+
+def to_stop(name: str) -> bool:
+    """``stop``: the leads not yet called of the campaign will never be called."""
+    return ask(
+        f"Stop campaign {name!r}? Its leads not yet called will not be called.",
+        refusal=f"not stopping campaign {name!r}",
+    )

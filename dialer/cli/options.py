@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -99,3 +99,26 @@ time_scale_option = click.option(
 def sandbox_spec(sandbox: bool, time_scale: float = 1.0) -> SandboxSpec | None:
     """What ``--sandbox`` (and ``--time-scale``) ask for; None: the environment's API."""
     return SandboxSpec(time_scale=time_scale) if sandbox else None
+
+
+def to_instant(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """``--start-at``: an ISO date-time (no offset: UTC) -> an aware instant."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date-time like 2026-12-01T09:00 or 2026-12-01T09:00+02:00",
+            ctx,
+            param,
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+start_at_option = click.option(
+    "--start-at",
+    metavar="WHEN",
+    callback=to_instant,
+    help="Place nothing before this instant (ISO date-time; without an offset it is UTC).",
+)

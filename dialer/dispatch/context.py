@@ -21,6 +21,7 @@ from dialer.clock import Clock
 from dialer.dispatch.book import Awaited, Book, Open
 from dialer.dispatch.decisions import Phase, Situation, Step
 from dialer.dispatch.dnckeeper import DncKeeper
+from dialer.dispatch.lines import LinePool
 from dialer.dispatch.plan import MAYBE_LIVE, CampaignPlan, RunOptions
 from dialer.errors import ApiError
 from dialer.phones import mask
@@ -29,11 +30,12 @@ from dialer.store import Ledger
 log = logging.getLogger("dialer.dispatch")
 
 
-def seeded_ids(seed: int | None) -> Callable[[], str]:
-    """Attempt ids: random UUIDs, or a repeatable sequence for a seed (simulations)."""
+def seeded_ids(seed: int | None, *, salt: str = "") -> Callable[[], str]:
+    """Attempt ids: random UUIDs, or a repeatable sequence for a seed (simulations), one
+    sequence per ``salt`` (each campaign of a run has its own)."""
     if seed is None:
         return lambda: str(uuid.uuid4())
-    rng = random.Random(f"attempt-ids:{seed}")
+    rng = random.Random(f"attempt-ids:{seed}:{salt}")
     return lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
@@ -51,9 +53,9 @@ class RunContext:
     rng: random.Random = field(default_factory=random.Random)
     new_id: Callable[[], str] = field(default_factory=lambda: seeded_ids(None))
     wake: asyncio.Event = field(default_factory=asyncio.Event)
-    max_live_calls: int = 0  # the cap in force (lowered when the platform queues a call)
+    pool: LinePool = field(default_factory=lambda: LinePool(10))  # the account's lines
+    max_live_calls: int = 0  # the campaign's own cap
     stop_error: ApiError | None = None
-    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.max_live_calls = self.max_live_calls or self.plan.max_live_calls
@@ -122,16 +124,9 @@ class RunContext:
             self.book.await_analysis(Awaited(opened.id, opened.attempt.lead_id, call_id, ended))
 
     def _lower_cap(self) -> None:
-        """A 202 queued: the platform has fewer free lines than our cap assumed."""
-        in_use = max(1, self.book.lines_in_use(self.clock.now()) - 1)
-        if in_use < self.max_live_calls:
-            self.max_live_calls = in_use
-            note = (
-                f"the platform queued a call: its lines are all busy, so at most {in_use} "
-                f"calls are kept live from now on (was {self.plan.max_live_calls})"
-            )
-            self.notes.append(note)
-            log.warning(note)
+        """A 202 queued: the company has fewer free lines than the account's pool assumed
+        (the calls live before this one were all it had)."""
+        self.pool.lower(self.pool.in_use() - 1)
 
     def describe(self, opened: Open) -> str:
         """An attempt for a log line: masked number and attempt id."""

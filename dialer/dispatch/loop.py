@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 
 from dialer.api.client import YapprClient
 from dialer.api.models import CallRequest
-from dialer.clock import Clock
+from dialer.clock import Clock, parse_instant
 from dialer.dispatch.book import Open
 from dialer.dispatch.context import RunContext, seeded_ids
 from dialer.dispatch.decisions import (
@@ -43,6 +43,7 @@ from dialer.dispatch.decisions import (
 )
 from dialer.dispatch.dnckeeper import DncKeeper
 from dialer.dispatch.follower import Follower
+from dialer.dispatch.lines import LinePool, Member
 from dialer.dispatch.plan import (
     KEY_RETENTION,
     MAYBE_LIVE,
@@ -72,6 +73,7 @@ _ENDING_STATE = {
     Ending.WAITING: CampaignState.WAITING,
     Ending.INTERRUPTED: CampaignState.INTERRUPTED,
     Ending.STOPPED: CampaignState.STOPPED,
+    Ending.PAUSED: CampaignState.PAUSED,
 }
 
 
@@ -88,6 +90,8 @@ class Dispatcher:
         keeper: DncKeeper,
         options: RunOptions | None = None,
         on_progress: Callable[[Progress], None] | None = None,
+        pool: LinePool | None = None,
+        wake: asyncio.Event | None = None,
     ) -> None:
         options = options or RunOptions()
         self.ctx = RunContext(
@@ -97,15 +101,31 @@ class Dispatcher:
             clock=clock,
             options=options,
             keeper=keeper,
-            rng=random.Random(options.seed),
-            new_id=seeded_ids(options.seed),
+            rng=random.Random(f"{options.seed}:{plan.name}"),
+            new_id=seeded_ids(options.seed, salt=plan.name),
+            wake=wake or asyncio.Event(),
+            pool=pool or LinePool(plan.max_live_calls),
         )
+        self.ctx.pool.join(
+            Member(
+                plan.name,
+                plan.weight,
+                plan.max_live_calls,
+                used=lambda: self.ctx.book.lines_in_use(self.ctx.now()),
+                wants=lambda: self.wants_lines,
+            )
+        )
+        self.wants_lines = False  # leads are due and wait for a line (for the pool's shares)
+        self._paused = False
+        self._cancelled = False
+        self._order = 0.0  # this campaign's place in the account's line of calls
         self.follower = Follower(self.ctx)
         self._on_progress = on_progress
         self._posts: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
         self._fatal: BaseException | None = None
         self._started = clock.now()
+        self._started_at = self._started  # when the campaign first ran (the ledger's)
         self._idle_since: datetime | None = None
         self._last_progress = -1e9
         self._placed = 0
@@ -126,14 +146,44 @@ class Dispatcher:
         self._stopping = True
         self.ctx.wake.set()
 
+    def pause(self, paused: bool = True) -> None:
+        """A person paused the campaign (or resumed it): no new call starts while paused;
+        calls in flight finish and are followed. Once none is left the run ends paused."""
+        if paused != self._paused and not self._cancelled:
+            self._paused = paused
+            self.ctx.wake.set()
+
+    def cancel(self) -> None:
+        """A person stopped the campaign: every lead not yet called ends ``cancelled``; calls
+        in flight finish and are followed, and the leads they leave waiting are cancelled too."""
+        if self._cancelled:
+            return
+        self._cancelled = True
+        self._paused = True
+        self._cancel_unclaimed()
+        self.ctx.wake.set()
+
+    def _cancel_unclaimed(self) -> None:
+        stamp = self.ctx.now().isoformat(timespec="seconds")
+        self.ctx.ledger.cancel_unclaimed(
+            self.plan.name,
+            reason=f"not called: the campaign was stopped ({stamp})",
+            now=self.ctx.now(),
+        )
+
     # -- the run ---------------------------------------------------------------------------
 
     async def run(self) -> RunResult:
         """Dispatch until finished, waiting, interrupted or stopped by the API."""
         ctx = self.ctx
         ctx.ledger.set_campaign_state(self.plan.name, CampaignState.RUNNING, now=ctx.now())
-        await self._learn_the_api_clock()
+        record = ctx.ledger.campaign(self.plan.name)
+        if record is not None and record.started_at:
+            self._started_at = parse_instant(record.started_at)
+        # before the first await: every campaign started with this one has counted its calls
+        # still in flight on the account's lines before any of them claims a lead
         recover(ctx, redial_unknown=ctx.options.redial_unknown)
+        await self._learn_the_api_clock()
         helpers = [
             asyncio.create_task(self.follower.run(), name="follower"),
             asyncio.create_task(ctx.keeper.run(), name="dnc-keeper"),
@@ -187,12 +237,18 @@ class Dispatcher:
                 return Ending.STOPPED
             if self._stopping:
                 return Ending.INTERRUPTED
+            if self._paused and not self._posts and not self._followed():
+                return Ending.FINISHED if self._cancelled else Ending.PAUSED
             await self._fill_lines()
             self._progress()
             ending, wait = self._what_next()
             if ending is not None:
                 return ending
             await self._sleep(wait)
+
+    def _followed(self) -> bool:
+        """Whether a call of this campaign may still be going on (a pause waits for it)."""
+        return bool(self.ctx.book.in_phase(Phase.SENDING, Phase.LOOKUP, Phase.LIVE, Phase.HELD))
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep on the clock until ``seconds`` pass or something wakes the loop."""
@@ -207,12 +263,14 @@ class Dispatcher:
     # -- lines -----------------------------------------------------------------------------
 
     def _free_lines(self) -> int:
-        return self.ctx.max_live_calls - self.ctx.book.lines_in_use(self.ctx.now())
+        """Lines this campaign may take now: its own cap, and its share of the account's."""
+        own = self.ctx.max_live_calls - self.ctx.book.lines_in_use(self.ctx.now())
+        return min(own, self.ctx.pool.free_for(self.plan.name))
 
     async def _fill_lines(self) -> None:
         """Resends that are due first (their key must go again), then new claims."""
         self._fill_resends()
-        while self._free_lines() > 0 and not self._stopping and self.ctx.stop_error is None:
+        while self._free_lines() > 0 and self._may_claim():
             if not self.ctx.keeper.is_fresh(self.ctx.now()):
                 return  # the keeper is refreshing the DNC cache: claim nothing until then
             now = self.ctx.now()
@@ -221,13 +279,23 @@ class Dispatcher:
             if not leads:
                 return
             chosen = await self._screen(leads, now=now, limit=free)
+            # another campaign may have taken lines or numbers, or a pause come, while
+            # screening: look again with nothing in between this look and the commit
+            chosen = chosen[: self._free_lines()] if self._may_claim() else []
+            chosen = [lead for lead in chosen if not self._called_elsewhere(lead, now=now)]
             if chosen:
                 self._start(chosen, now=now)
+
+    def _may_claim(self) -> bool:
+        """Not stopping, not paused, no API stop, and past the campaign's start time."""
+        start = self.plan.start_at
+        started = start is None or self.ctx.now() >= start
+        return not (self._stopping or self._paused or self.ctx.stop_error) and started
 
     def _fill_resends(self) -> None:
         now = self.ctx.now()
         for opened in sorted(self.ctx.book.in_phase(Phase.RESEND), key=lambda o: o.due or now):
-            if self._stopping or opened.due is None or opened.due > now:
+            if self._stopping or self._paused or opened.due is None or opened.due > now:
                 continue
             if not opened.holds_line(now) and self._free_lines() <= 0:
                 return
@@ -250,7 +318,7 @@ class Dispatcher:
         chosen: list[LeadRecord] = []
         scheduled: set[str] = set()  # zones whose due leads all went to wait for an opening
         for lead in leads:
-            if len(chosen) >= limit:
+            if len(chosen) >= limit or not self._may_claim():
                 break
             if lead.timezone in scheduled:
                 continue
@@ -267,6 +335,20 @@ class Dispatcher:
             else:
                 chosen.append(lead)
         return chosen
+
+    def _called_elsewhere(self, lead: LeadRecord, *, now: datetime) -> bool:
+        """Another campaign of the ledger called this number since this campaign started (or
+        within the cool-down), or is running and has called it: this lead is a ``duplicate``."""
+        since = self._started_at
+        if self.plan.cooldown is not None:
+            since = min(since, now - self.plan.cooldown)
+        found = self.ctx.ledger.claimed_elsewhere(lead.phone, exclude=self.plan.name, since=since)
+        if found is None:
+            return False
+        other, when = found
+        reason = f"duplicate: called by campaign {other!r} at {when}"
+        self.ctx.ledger.move_lead(lead.id, LeadMove(lead.status, S.DUPLICATE, reason), now=now)
+        return True
 
     def _schedule(self, lead: LeadRecord, closed: Refused, *, now: datetime) -> None:
         """Every due lead in the lead's zones waits for their next opening (one statement);
@@ -359,9 +441,13 @@ class Dispatcher:
         """POST one attempt (same key and bytes on every try) and carry out the answer."""
         ctx = self.ctx
         request = CallRequest.model_validate_json(opened.attempt.body)
+        self._order += 1.0 / self.plan.weight  # weighted turns in the account's line of calls
         try:
             result = await ctx.client.place_call(
-                request, idempotency_key=opened.id, gate=lambda: self._gate(opened)
+                request,
+                idempotency_key=opened.id,
+                gate=lambda: self._gate(opened),
+                order=self._order,
             )
         except NotSent as refused:
             assert opened.refused is not None
@@ -401,8 +487,9 @@ class Dispatcher:
     def _refusal(self, opened: Open) -> Refused | None:
         now = self.ctx.now()
         attempt = opened.attempt
-        if self._stopping:
-            return Refused(Refusal.STOPPING, "the run is stopping", now)
+        if self._stopping or self._paused:
+            why = "the run is stopping" if self._stopping else "the campaign is paused"
+            return Refused(Refusal.STOPPING, why, now)
         if opened.uncertain and now - attempt.started_at >= KEY_RETENTION:
             return Refused(Refusal.KEY_EXPIRED, "the API may have forgotten its key")
         if not self.ctx.keeper.is_fresh(now):
@@ -438,12 +525,18 @@ class Dispatcher:
         """Whether the run is over, and if not how long (clock seconds) to sleep at most."""
         ctx = self.ctx
         now = ctx.now()
+        if self._paused:  # claims nothing; the loop ends once its calls in flight are over
+            self.wants_lines = self.follower.hungry = False
+            return None, self._until_a_line_may_free(now)
         busy = bool(self._posts) or bool(ctx.book.in_phase(Phase.LOOKUP, Phase.LIVE, Phase.HELD))
         free = self._free_lines()
         next_due = ctx.ledger.next_due(self.plan.name)
         resends = [o.due for o in ctx.book.in_phase(Phase.RESEND) if o.due is not None]
         soonest = min([t for t in (next_due, *resends) if t is not None], default=None)
-        self.follower.hungry = soonest is not None and soonest <= now and free <= 0
+        if soonest is not None and self.plan.start_at is not None:
+            soonest = max(soonest, self.plan.start_at)
+        self.wants_lines = soonest is not None and soonest <= now
+        self.follower.hungry = self.wants_lines and free <= 0
         if soonest is not None and soonest <= now and free > 0 and ctx.keeper.is_fresh(now):
             return None, 0.0
         if busy or (soonest is not None and soonest <= now):
@@ -482,6 +575,10 @@ class Dispatcher:
 
     def _finish(self, ending: Ending) -> RunResult:
         ctx = self.ctx
+        if self._cancelled:
+            self._cancel_unclaimed()  # retries the last calls planned are cancelled too
+        # it stays on the pool: an uncertain call of it may still be ringing for a while
+        self.wants_lines = False
         now = ctx.now()
         reason = str(ctx.stop_error) if ctx.stop_error else None
         ctx.ledger.set_campaign_state(self.plan.name, _ENDING_STATE[ending], now=now, reason=reason)
@@ -516,6 +613,6 @@ class Dispatcher:
                 requests=sum(stats.values()),
                 rate_limited=stats.get(429, 0),
                 time_scale=ctx.clock.scale,
-                notes=list(ctx.notes),
+                notes=list(ctx.pool.notes),
             )
         )

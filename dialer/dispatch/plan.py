@@ -34,6 +34,7 @@ class Ending(StrEnum):
     WAITING = "waiting"  # leads wait for a time (a retry, a window) beyond --max-wait
     INTERRUPTED = "interrupted"  # Ctrl-C or a signal: resumable
     STOPPED = "stopped"  # the API stopped the campaign (auth, billing, agent): resumable
+    PAUSED = "paused"  # a person paused it (dialer pause): calls in flight ended; resumable
 
 
 class CampaignState(StrEnum):
@@ -45,6 +46,7 @@ class CampaignState(StrEnum):
     WAITING = "waiting"
     INTERRUPTED = "interrupted"
     STOPPED = "stopped"
+    PAUSED = "paused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,9 @@ class CampaignPlan:
     max_live_calls: int
     add_on_opt_out: bool = False
     dnc_max_age: timedelta = timedelta(hours=1)
+    weight: float = 1.0  # its share of the account's lines and requests
+    start_at: datetime | None = None  # nothing is placed before this instant
+    cooldown: timedelta | None = None  # another campaign's call to a number blocks it this long
 
 
 @dataclass(slots=True)
@@ -78,6 +83,7 @@ class RunOptions:
     redial_unknown: bool = False
     with_transcripts: bool = False
     progress_interval: float = 2.0  # wall seconds between progress callbacks (a GROUP BY)
+    control_interval: float = 2.0  # clock seconds between looks for pause/stop/new campaigns
     seed: int | None = None
 
 

@@ -16,6 +16,7 @@ A broken promise raises :class:`PromiseBroken` at once, naming what and when.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
@@ -59,7 +60,13 @@ class Monitor:
         self.window = window
         self.agent_id = agent_id
         self.zones = dict(zip(scenario.phones, scenario.zones, strict=True))
+        for other in scenario.others:
+            self.zones |= dict(zip(other.phones, other.zones, strict=True))
+        caps = [scenario.max_live_calls, *(o.max_live_calls for o in scenario.others)]
+        self.lines = max(caps)  # the account's lines: what its campaigns may use together
         self.keys: defaultdict[str, set[str]] = defaultdict(set)  # keys that may have dialled
+        self.callers: defaultdict[str, set[str]] = defaultdict(set)  # campaigns per number
+        self.active: dict[str, tuple[float, float]] = {}  # campaign -> first, last POST
         self.posts = 0
         self.requests = 0
         self.queued = 0
@@ -104,13 +111,18 @@ class Monitor:
         self.trace.append(f"{at} POST {to} key={key[:8]} -> {answer}")
 
     def _count_attempt(self, request: ApiRequest) -> None:
-        """A POST that may have placed a call: its key counts as one attempt on the number."""
-        to = str(json.loads(request.body).get("to"))
-        self.keys[to].add(request.headers.get("Idempotency-Key", ""))
-        if len(self.keys[to]) > self.scenario.max_attempts:
-            self._broken(
-                f"{to} got {len(self.keys[to])} attempts (max {self.scenario.max_attempts})"
-            )
+        """A POST that may have placed a call: its key counts as one attempt of its campaign
+        on the number."""
+        body = json.loads(request.body)
+        to, campaign = str(body.get("to")), str(body.get("metadata", {}).get("dialer_campaign"))
+        self.keys[f"{campaign} {to}"].add(request.headers.get("Idempotency-Key", ""))
+        self.callers[to].add(campaign)
+        now = self.sandbox.clock.time()
+        first, _ = self.active.get(campaign, (now, now))
+        self.active[campaign] = (first, now)
+        tried = len(self.keys[f"{campaign} {to}"])
+        if tried > self.scenario.max_attempts:
+            self._broken(f"{to} got {tried} attempts (max {self.scenario.max_attempts})")
 
     def _check_dnc(self, to: str, now: datetime) -> None:
         """Blocked long enough that a cache of ``max_age`` must know it: never POSTed."""
@@ -152,27 +164,41 @@ class Monitor:
     def step(self) -> None:
         """After every step of the event loop: the line cap, then any broken promise."""
         live = self.sandbox.world.live
-        if live > self.scenario.max_live_calls and not self._capacity_lowered:
-            self._broken(f"{live} calls live, above the cap of {self.scenario.max_live_calls}")
+        if live > self.lines and not self._capacity_lowered:
+            self._broken(f"{live} calls live, above the account's {self.lines} lines")
         if self.violations:
             raise PromiseBroken(self.violations[0])
 
     def end(self, ledger: Ledger, name: str) -> Counter[str]:
         """At the end: every lead final or waiting with a reason; calls per number."""
         statuses: Counter[str] = Counter()
+        record = ledger.campaign(name)
+        paused = record is not None and record.control == "pause"
         for lead in ledger.leads_of(name):
             status = LeadStatus(lead["status"])
             statuses[status.value] += 1
-            if status not in FINAL_STATUSES and status not in WAITING:
+            waits = status in WAITING or (paused and status == LeadStatus.PENDING)
+            if status not in FINAL_STATUSES and not waits:
                 self._broken(f"lead {lead['phone']} ended {status} (neither final nor waiting)")
-            if not lead["reason"]:
+            if not lead["reason"] and status != LeadStatus.PENDING:  # pending: not called yet
                 self._broken(f"lead {lead['phone']} ended {status} without a reason")
         for phone, legs in Counter(self.sandbox.carrier_legs).items():
-            if legs > self.scenario.max_attempts or legs > len(self.keys[phone]):
-                self._broken(f"{phone} was dialled {legs} times ({len(self.keys[phone])} keys)")
+            keys = sum(len(self.keys[f"{c} {phone}"]) for c in self.callers[phone])
+            if legs > keys or legs > self.scenario.max_attempts * len(self.callers[phone]):
+                self._broken(f"{phone} was dialled {legs} times ({keys} keys)")
+        self._two_campaigns_at_once()
         if self.violations:
             raise PromiseBroken(self.violations[0])
         return statuses
+
+    def _two_campaigns_at_once(self) -> None:
+        """A number is called by one campaign only while they run at the same time (after
+        one has finished, another may call it, if no cool-down says otherwise)."""
+        for phone, campaigns in self.callers.items():
+            spans = sorted(self.active[c] for c in campaigns)
+            for (_, last), (first, _) in itertools.pairwise(spans):
+                if first <= last:
+                    self._broken(f"{phone} was called by {sorted(campaigns)} running together")
 
     def _broken(self, what: str) -> None:
         at = self.sandbox.clock.now().isoformat(timespec="seconds")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -23,15 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from dialer import campaign as ops
+from dialer import operations
 from dialer.clock import ManualClock, ShiftedClock, run_virtual
 from dialer.config import Campaign
 from dialer.dispatch import Ending, RunOptions, RunResult
+from dialer.errors import DncStaleError
 from dialer.sandbox import AGENT_ID, FROM_NUMBERS, CallWindow, Faults, Sandbox, SandboxConfig
 from dialer.sandbox import Scenario as CallScenario
 from dialer.sandbox.inprocess import InProcessTransport
 from dialer.sandbox.server import IN_PROCESS_URL
 from dialer.sim.monitor import Monitor, PromiseBroken
-from dialer.sim.scenario import Event, SimScenario
+from dialer.sim.scenario import Event, Other, SimScenario
 from dialer.store import Ledger
 from dialer.window import CallingWindow
 
@@ -62,7 +65,7 @@ class _Life:
     def __init__(self, ledger: Ledger, transport: InProcessTransport) -> None:
         self.ledger = ledger
         self.transport = transport
-        self.task: asyncio.Task[RunResult] | None = None
+        self.task: asyncio.Task[dict[str, RunResult]] | None = None
         self.killed = False
 
     def kill(self) -> None:
@@ -74,6 +77,15 @@ class _Life:
             self.task.cancel()
 
 
+@dataclass(frozen=True, slots=True)
+class _Process:
+    """A terminal a person runs the dialer from: the campaigns it was started with."""
+
+    index: int
+    names: tuple[str, ...]
+    start_after: float
+
+
 class Simulation:
     """One world (see the module docstring)."""
 
@@ -82,12 +94,15 @@ class Simulation:
         self.folder = folder
         self.clock = ManualClock(scenario.start)
         self.sandbox = Sandbox(_sandbox_config(scenario), clock=self.clock)
-        self.campaign = _campaign(scenario, folder)
-        window = CallingWindow.from_config(self.campaign.window) if self.campaign.window else None
+        self.campaigns = {
+            name: _campaign(scenario, folder, spec) for name, spec in _specs(scenario)
+        }
+        first = self.campaigns[NAME]
+        window = CallingWindow.from_config(first.window) if first.window else None
         self.monitor = Monitor(scenario, self.sandbox, window=window, agent_id=AGENT_ID)
         self.result = SimResult(scenario, Counter())
         self._crashes = list(scenario.crashes)
-        self._life: _Life | None = None
+        self._lives_now: dict[int, _Life] = {}
         self._steps = 0
 
     def run(self) -> SimResult:
@@ -98,28 +113,39 @@ class Simulation:
     def _on_step(self) -> None:
         self._steps += 1
         self.monitor.step()
-        if self._crashes and self._steps >= self._crashes[0] and self._life is not None:
+        if self._crashes and self._steps >= self._crashes[0]:
             self._crashes.pop(0)
-            if not self._life.killed:
-                self.result.crashes += 1
-                self._life.kill()
+            alive = [life for life in self._lives_now.values() if not life.killed]
+            if alive:
+                self.result.crashes += 1  # a power cut: every dialer process dies at once
+            for life in alive:
+                life.kill()
 
     async def _main(self) -> None:
         await self.sandbox.start(listen=False)
         self._schedule_events()
         self._import()
         try:
-            await self._lives()
+            await asyncio.gather(*(self._process(p) for p in self._processes()))
         finally:
             await self.sandbox.stop()
         with Ledger(self.folder / "ledger.db") as ledger:
-            self.result.statuses = self.monitor.end(ledger, NAME)
+            for name in self.campaigns:
+                self.result.statuses.update(self.monitor.end(ledger, name))
         self._expectations()
         self.result.posts = self.monitor.posts
         self.result.requests = self.monitor.requests
         self.result.legs = len(self.sandbox.carrier_legs)
         self.result.steps = self._steps
         self.result.virtual_seconds = self.clock.elapsed
+
+    def _processes(self) -> list[_Process]:
+        """The first terminal runs the first campaign and those started with it; each campaign
+        started from a terminal of its own is a process of its own."""
+        others = self.scenario.others
+        together = (NAME, *(o.name for o in others if not o.own_process))
+        own = [_Process(i + 1, (o.name,), o.start_after) for i, o in enumerate(others)]
+        return [_Process(0, together, 0.0), *(p for p in own if p.names[0] not in together)]
 
     def _expectations(self) -> None:
         """What a named world expects beyond the promises."""
@@ -133,44 +159,68 @@ class Simulation:
             if missed or statuses.get("unknown"):
                 raise PromiseBroken(f"not called: {missed}; statuses {dict(statuses)}")
 
-    async def _lives(self) -> None:
-        deadline = self.clock.now() + self.scenario.horizon
+    async def _process(self, process: _Process) -> None:
+        """Runs (and re-runs, after a crash or a wait) until its campaigns are done."""
+        await self.clock.sleep(process.start_after)
+        deadline = self.scenario.start + self.scenario.horizon
         while self.result.lives < MAX_LIVES and self.clock.now() < deadline:
+            runnable = self._runnable(process.names)
+            if runnable is None:
+                return  # every campaign of this terminal is finished
+            if not runnable:
+                await self.clock.sleep(60.0)  # paused: wait for a person to resume it
+                continue
             self.result.lives += 1
-            result = await self._one_life()
-            if result is None:
+            results = await self._one_life(process, runnable)
+            if results is None:
                 continue  # killed: the next life picks up from the ledger
-            self.result.endings.append(result.ending.value)
-            if result.ending == Ending.FINISHED:
-                return
-            await self._wait_for(result, deadline)
+            self.result.endings.extend(r.ending.value for r in results.values())
+            if all(r.ending in (Ending.FINISHED, Ending.PAUSED) for r in results.values()):
+                continue
+            await self._wait_for(results.values(), deadline)
         if self.result.lives >= MAX_LIVES:
-            raise AssertionError(f"the campaign did not finish in {MAX_LIVES} runs")
+            raise AssertionError(f"the campaigns did not finish in {MAX_LIVES} runs")
 
-    async def _one_life(self) -> RunResult | None:
+    def _runnable(self, names: tuple[str, ...]) -> list[str] | None:
+        """The campaigns a person would run or resume now (none paused or stopped, none
+        finished); None when all are finished."""
+        with Ledger(self.folder / "ledger.db") as ledger:
+            records = [ledger.campaign(name) for name in names]
+        live = [r for r in records if r is not None and r.state != "finished"]
+        if not live:
+            return None
+        return [r.name for r in live if r.control == "run"]
+
+    async def _one_life(self, process: _Process, names: list[str]) -> dict[str, RunResult] | None:
         ledger = Ledger(self.folder / "ledger.db")
         life = _Life(ledger, InProcessTransport(self.monitor.serve))
-        self._life = life
+        self._lives_now[process.index] = life
+        seed = self.scenario.seed * 1000 + self.result.lives
         connection = ops.Connection(
             IN_PROCESS_URL,
             self.sandbox.api_key,
             ShiftedClock(self.clock, timedelta(seconds=self.scenario.skew_seconds)),
             account="sim",
             transport=life.transport,
-            seed=self.scenario.seed * 1000 + self.result.lives,
+            seed=seed,
         )
         options = RunOptions(
-            seed=self.scenario.seed * 1000 + self.result.lives,
+            seed=seed,
             max_wait=timedelta(hours=2),
             progress_interval=1e9,
+            control_interval=10.0 if self._controlled() else 600.0,
         )
-        record = ledger.campaign(NAME)
-        assert record is not None
+        records = [ops.find_campaign(ledger, name) for name in names]
         life.task = asyncio.create_task(
-            ops.dispatch(record, ledger=ledger, connection=connection, options=options)
+            ops.dispatch_all(records, ledger=ledger, connection=connection, options=options)
         )
         try:
             return await life.task
+        except DncStaleError:
+            # the run refused to start on a stale DNC list it could not refresh (promise 2):
+            # a person tries again a little later
+            await self.clock.sleep(600.0)
+            return None
         except BaseException:
             if not life.killed:
                 raise
@@ -179,36 +229,42 @@ class Simulation:
             if not life.killed:
                 ledger.close()
 
-    async def _wait_for(self, result: RunResult, deadline: datetime) -> None:
+    def _controlled(self) -> bool:
+        """Whether people pause, resume or stop campaigns in this world."""
+        return any(e.kind in ("pause", "resume", "stop") for e in self.scenario.events)
+
+    async def _wait_for(self, results: Iterable[RunResult], deadline: datetime) -> None:
         """Resume when the next lead is due (or a minute later: a stop, a cache refresh),
         unless that is past the world's horizon."""
-        due = result.next_due or self.clock.now()
+        dues = [r.next_due for r in results if r.next_due is not None]
+        due = min(dues, default=self.clock.now())
         wake = min(max(due, self.clock.now() + timedelta(minutes=1)), deadline)
         await self.clock.sleep((wake - self.clock.now()).total_seconds())
 
     # -- the world ----------------------------------------------------------------------------
 
     def _import(self) -> None:
-        """The campaign and its leads, straight into the ledger (intake is tested elsewhere)."""
-        rows = [
-            (i + 1, phone, phone, zones, "pending", "", "[]")
-            for i, (phone, zones) in enumerate(
-                zip(self.scenario.phones, self.scenario.zones, strict=True)
-            )
-        ]
+        """The campaigns and their leads, straight into the ledger (intake is tested
+        elsewhere)."""
         with Ledger(self.folder / "ledger.db") as ledger:
-            ledger.create_campaign(
-                name=NAME,
-                agent_id=AGENT_ID,
-                settings=self.campaign.model_dump(mode="json", by_alias=True),
-                campaign_file=None,
-                leads_file="sim.csv",
-                leads_sha256="sim",
-                variable_names=[],
-                metadata_names=[],
-                rows=rows,
-                now=self.clock.now(),
-            )
+            for name, spec in _specs(self.scenario):
+                campaign = self.campaigns[name]
+                rows = [
+                    (i + 1, phone, phone, zones, "pending", "", "[]")
+                    for i, (phone, zones) in enumerate(zip(spec.phones, spec.zones, strict=True))
+                ]
+                ledger.create_campaign(
+                    name=name,
+                    agent_id=AGENT_ID,
+                    settings=campaign.model_dump(mode="json", by_alias=True),
+                    campaign_file=None,
+                    leads_file=f"{name}.csv",
+                    leads_sha256=name,
+                    variable_names=[],
+                    metadata_names=[],
+                    rows=rows,
+                    now=self.clock.now(),
+                )
         for phone in self.scenario.dnc_at_start:
             self.sandbox.add_dnc(phone, reason="listed before the campaign")
 
@@ -231,6 +287,19 @@ class Simulation:
         elif event.kind == "faults_off":
             for name in ("server_error_rate", "lost_answer_rate", "drop_connection_rate"):
                 setattr(self.sandbox.faults, name, 0.0)
+        else:
+            self._control(event)
+
+    def _control(self, event: Event) -> None:
+        """A person in another terminal: ``dialer pause/resume/stop NAME``."""
+        name, now = str(event.value), self.clock.now()
+        with Ledger(self.folder / "ledger.db") as ledger:
+            if event.kind == "pause":
+                operations.pause_campaign(ledger, name, now=now)
+            elif event.kind == "stop":
+                operations.stop_campaign(ledger, name, now=now)
+            elif ledger.campaign(name) is not None:  # resume: it runs again when picked up
+                ledger.set_control(name, "run", now=now)
 
 
 def _sandbox_config(scenario: SimScenario) -> SandboxConfig:
@@ -269,16 +338,28 @@ def _workspace_window() -> CallWindow:
     return CallWindow()
 
 
-def _campaign(scenario: SimScenario, folder: Path) -> Campaign:
+def _specs(scenario: SimScenario) -> list[tuple[str, Other]]:
+    """Every campaign of the world: the first one and the others."""
+    first = Other(
+        NAME,
+        scenario.phones,
+        scenario.zones,
+        max_live_calls=scenario.max_live_calls,
+    )
+    return [(NAME, first), *((o.name, o) for o in scenario.others)]
+
+
+def _campaign(scenario: SimScenario, folder: Path, spec: Other) -> Campaign:
     data: dict[str, Any] = {
-        "name": NAME,
+        "name": spec.name,
         "agent_id": AGENT_ID,
         "from": FROM_NUMBERS[0],
-        "leads": str(folder / "sim.csv"),
+        "leads": str(folder / f"{spec.name}.csv"),
         "columns": {"phone": "Phone"},
         "pacing": {
-            "max_live_calls": scenario.max_live_calls,
+            "max_live_calls": spec.max_live_calls,
             "requests_per_minute": scenario.requests_per_minute,
+            "weight": spec.weight,
         },
         "retry": {
             "statuses": list(scenario.retry_statuses),

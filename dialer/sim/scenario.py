@@ -12,7 +12,7 @@ steps at which the dialer's process dies. The same seed always gives the same wo
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,8 +44,21 @@ class Event:
     """Something that happens to the API at ``at`` seconds into the simulation."""
 
     at: float
-    kind: str  # "rate_limit" | "capacity" | "storm" | "dnc_add" | "faults_off"
+    kind: str  # rate_limit | capacity | storm | dnc_add | faults_off | pause | resume | stop
     value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Other:
+    """Another campaign on the same account (same window, retry and DNC settings)."""
+
+    name: str
+    phones: tuple[str, ...]
+    zones: tuple[str, ...]
+    max_live_calls: int = 3
+    weight: float = 1.0
+    own_process: bool = False  # started from another terminal: it joins the account's run
+    start_after: float = 0.0  # seconds into the world
 
 
 @dataclass(frozen=True)
@@ -85,7 +98,8 @@ class SimScenario:
     fault_paths: tuple[str, ...] = ("POST /calls",)
     events: tuple[Event, ...] = ()
     dnc_at_start: tuple[str, ...] = ()
-    crashes: tuple[int, ...] = ()  # loop steps (counted from the start) at which it dies
+    crashes: tuple[int, ...] = ()  # loop steps at which every dialer process dies
+    others: tuple[Other, ...] = ()  # more campaigns on the account
     horizon: timedelta = timedelta(days=3)
     # what a named world expects beyond the promises
     must_finish: bool = False  # the campaign finishes within the horizon
@@ -107,11 +121,12 @@ def generate(seed: int) -> SimScenario:
     phones = tuple(dict.fromkeys(phones))  # distinct (a sheet is deduplicated at intake)
     start = _start(rng)
     lines = rng.randint(1, 5)
-    return SimScenario(
+    zones = tuple(_zones(rng) for _ in phones)
+    scenario = SimScenario(
         seed=seed,
         start=start,
         phones=phones,
-        zones=tuple(_zones(rng) for _ in phones),
+        zones=zones,
         max_live_calls=lines,
         requests_per_minute=rng.choice((20, 60, 60, 120, 600)),
         api_rate_limit=rng.choice((20, 60, 60, 120, 600)),
@@ -140,7 +155,13 @@ def generate(seed: int) -> SimScenario:
         events=_events(rng, phones),
         dnc_at_start=tuple(p for p in phones if rng.random() < 0.15),
         crashes=_crashes(rng),
+        others=_others(rng, phones, zones),
     )
+    names = ("sim", *(o.name for o in scenario.others))
+    events = tuple(sorted(scenario.events + _controls(rng, names), key=lambda e: e.at))
+    lines = max([lines, *(o.max_live_calls for o in scenario.others)])
+    capacity = max(scenario.capacity, lines)  # a capacity event may lower it mid-run
+    return replace(scenario, events=events, capacity=capacity)
 
 
 def _start(rng: random.Random) -> datetime:
@@ -179,6 +200,50 @@ def _events(rng: random.Random, phones: tuple[str, ...]) -> tuple[Event, ...]:
     if rng.random() < 0.5:
         events.append(Event(rng.uniform(600, 7200), "faults_off"))
     return tuple(sorted(events, key=lambda e: e.at))
+
+
+def _others(
+    rng: random.Random, phones: tuple[str, ...], zones: tuple[str, ...]
+) -> tuple[Other, ...]:
+    """A quarter of the worlds run one or two more campaigns on the account, some from
+    another terminal, some sharing numbers with the first (a number rings in the same
+    zones whatever campaign calls it)."""
+    if rng.random() >= 0.25:
+        return ()
+    known = dict(zip(phones, zones, strict=True))
+    others = []
+    for index in range(rng.randint(1, 2)):
+        own = tuple(f"+9725{rng.randint(30_000_000, 89_999_999)}" for _ in range(rng.randint(1, 8)))
+        shared = tuple(p for p in phones if rng.random() < 0.3)
+        numbers = tuple(dict.fromkeys(own + shared))
+        for number in numbers:
+            known.setdefault(number, _zones(rng))
+        others.append(
+            Other(
+                name=f"other-{index + 1}",
+                phones=numbers,
+                zones=tuple(known[n] for n in numbers),
+                max_live_calls=rng.randint(1, 4),
+                weight=rng.choice((1.0, 1.0, 2.0, 0.5)),
+                own_process=rng.random() < 0.5,
+                start_after=rng.choice((0.0, rng.uniform(0, 900))),
+            )
+        )
+    return tuple(others)
+
+
+def _controls(rng: random.Random, names: tuple[str, ...]) -> tuple[Event, ...]:
+    """People pausing, resuming and stopping campaigns from another terminal."""
+    events: list[Event] = []
+    for name in names:
+        if rng.random() < 0.15:
+            paused = rng.uniform(0, 1800)
+            events.append(Event(paused, "pause", name))
+            if rng.random() < 0.7:
+                events.append(Event(paused + rng.uniform(10, 3600), "resume", name))
+        if rng.random() < 0.05:
+            events.append(Event(rng.uniform(0, 3600), "stop", name))
+    return tuple(events)
 
 
 def _crashes(rng: random.Random) -> tuple[int, ...]:
