@@ -668,6 +668,11 @@ class Ledger:
         )
         return [_attempt_record(r) for r in self.db.execute_returning_dicts(sql, [name])]
 
+    def attempts_made(self, name: str) -> int:
+        """How many attempts the campaign has (every row, those given back too)."""
+        sql = "SELECT count(*) FROM attempts WHERE campaign = ?"
+        return int(self.db.execute(sql, [name]).fetchone()[0])
+
     def attempts_of(self, name: str) -> list[dict[str, Any]]:
         """Every attempt of a campaign, in the order they started (for reports)."""
         sql = "SELECT * FROM attempts WHERE campaign = ? ORDER BY started_at, rowid"
@@ -681,14 +686,15 @@ class Ledger:
         self, phone: str, *, exclude: str, since: datetime
     ) -> tuple[str, str] | None:
         """(campaign, started_at) of an attempt another campaign made on ``phone`` that may
-        have dialled it: one since ``since``, or one of a campaign running now (two running
-        campaigns never both call a number). None when there is none. An attempt whose answer
-        is unknown counts: it may have rung."""
+        have dialled it: one since ``since``, or one of a campaign not finished yet (two
+        running campaigns never both call a number; ``dialer stop`` finishes one a person
+        gave up on). None when there is none. An attempt whose answer is unknown counts: it
+        may have rung."""
         sql = (
             "SELECT a.campaign, a.started_at FROM attempts a JOIN campaigns c"
             " ON c.name = a.campaign WHERE a.phone = ? AND a.campaign != ?"
             " AND (a.shape IS NULL OR a.shape NOT IN ('rejected', 'stopped', 'not_sent'))"
-            " AND (a.started_at >= ? OR c.state = 'running')"
+            " AND (a.started_at >= ? OR c.state != 'finished')"
             " ORDER BY a.started_at LIMIT 1"
         )
         row = self.db.execute(sql, [phone, exclude, isoformat(since)]).fetchone()

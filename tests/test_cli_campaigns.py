@@ -109,10 +109,15 @@ def test_a_campaign_name_cannot_be_reused_for_another_sheet(workdir: Path) -> No
 def test_status_prints_counts_live_calls_and_the_summary(workdir: Path) -> None:
     run = ("run", "campaigns/demo.toml", "--sandbox", "--time-scale", "2000", "--db", "l.db")
     assert _dialer(*run).exit_code == 0
-    result = _dialer("status", "--db", "l.db")
+    overview = _dialer("status", "--db", "l.db")
+    assert overview.exit_code == 0, overview.output
+    row = next(line for line in overview.output.splitlines() if " demo " in line)
+    assert row.split()[1:3] == ["│", "finished"] or "finished" in row
+    assert "300 / 300" in row  # leads done of all leads
+    result = _dialer("status", "demo", "--db", "l.db")
     assert result.exit_code == 0, result.output
     assert "campaign demo (finished)" in result.output
-    assert "live calls: 0 · next opening: none" in result.output
+    assert "live calls: 0 · share: 0% · next opening: none" in result.output
     for label in ("rows", "valid", "called", "reached", "answer rate", "talk time"):
         assert label in result.output
     assert "total" in result.output and "300" in result.output

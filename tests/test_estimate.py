@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from dialer import campaign as ops
 from dialer.api.models import Billing
 from dialer.cli import cli
 from dialer.config import load_campaign
@@ -208,7 +209,8 @@ async def test_a_key_without_billing_scope_is_told_and_validate_goes_on(
 def test_without_a_key_the_estimate_still_prints(tmp_path: Path) -> None:
     db = tmp_path / "l.db"
     with Ledger(db) as ledger:  # a fresh DNC cache: validate needs no API call at all
-        ledger.replace_dnc("https://api.goyappr.com", [], fetched_at=datetime.now(UTC))
+        account = ops.account_of("https://api.goyappr.com", None)  # no key: its own cache
+        ledger.replace_dnc(account, [], fetched_at=datetime.now(UTC))
     toml = write_campaign(tmp_path, numbers(4, start=970))
     done = invoke(["validate", str(toml), "--db", str(db)], YAPPR_API_KEY="")
     assert done.exit_code == 0, done.output

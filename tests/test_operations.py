@@ -328,10 +328,9 @@ async def test_dnc_add_list_sync_remove_end_to_end(sandbox: Sandbox, tmp_path: P
     assert entry["reason"] == "asked"
     expires = parse_instant(entry["expires_at"]) - sandbox.clock.now()
     assert timedelta(days=29) < expires <= timedelta(days=30)
+    account = ops.account_of(sandbox.base_url, sandbox.api_key)
     with Ledger(db) as ledger:  # add refreshed the cache
-        assert [e["phone_number"] for e in ledger.dnc_entries(sandbox.base_url)] == [
-            "+972531500001"
-        ]
+        assert [e["phone_number"] for e in ledger.dnc_entries(account)] == ["+972531500001"]
 
     other = sandbox.add_dnc("+972531500002", reason="dashboard")
     synced = await invoke_async(["dnc", "sync", "--db", db], sandbox)
@@ -347,7 +346,7 @@ async def test_dnc_add_list_sync_remove_end_to_end(sandbox: Sandbox, tmp_path: P
     assert by_id.exit_code == 0, by_id.output
     assert f"Removed +972531500002 (id {other})" in by_id.output
     with Ledger(db) as ledger:
-        assert ledger.dnc_entries(sandbox.base_url) == []
+        assert ledger.dnc_entries(account) == []
     missing = await invoke_async(["dnc", "remove", "0531500003", "--db", db], sandbox)
     assert missing.exit_code == 1
     assert "0531500003 is not on the do-not-call list" in missing.output

@@ -6,12 +6,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-
 from dialer import campaign as ops
 from dialer.clock import parse_instant
 from dialer.dispatch import RunOptions
-from dialer.errors import LedgerError
 from dialer.sandbox import Sandbox, SandboxConfig, Scenario
 from dialer.store import Ledger
 
@@ -93,20 +90,24 @@ async def test_resends_after_an_outage_respect_dnc_and_the_live_call_cap(tmp_pat
     assert max_overlap(spans) <= 2
 
 
-async def test_a_second_run_of_the_same_campaign_is_refused(tmp_path: Path) -> None:
-    toml = write_campaign(tmp_path, numbers(3, start=7200), retry=NO_RETRY)
+async def test_a_second_run_of_the_same_campaign_joins_the_first(tmp_path: Path) -> None:
+    """Two `run`s of one campaign at once (two terminals): one dispatches, the other follows
+    the campaign there and ends with its result; each number is called once."""
+    phones = numbers(3, start=7200)
+    toml = write_campaign(tmp_path, phones, retry=NO_RETRY)
     async with Sandbox(SandboxConfig(time_scale=500.0, rate_limit=600, seed=3)) as sb:
         db = tmp_path / "l.db"
         with Ledger(db) as ledger, Ledger(db) as other:
             record, _ = await ops.prepare_run(toml, ledger=ledger, connection=connection(sb))
-            with other.lease(record.name), pytest.raises(LedgerError, match="another dialer"):
-                await ops.dispatch(
-                    record, ledger=ledger, connection=connection(sb), options=RunOptions()
-                )
-            done = await ops.dispatch(
-                record, ledger=ledger, connection=connection(sb), options=RunOptions()
+            options = RunOptions(control_interval=0.5)
+            first, second = await asyncio.gather(
+                ops.dispatch(record, ledger=ledger, connection=connection(sb), options=options),
+                ops.dispatch(record, ledger=other, connection=connection(sb), options=options),
             )
-    assert done.ending == "finished"
+            legs = legs_per_number(sb)
+    assert first.ending == second.ending == "finished"
+    assert second.counts == first.counts
+    assert sorted(legs.values()) == [1, 1, 1]
 
 
 async def test_platform_holds_still_expire_after_a_resume(tmp_path: Path) -> None:

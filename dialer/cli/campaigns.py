@@ -196,8 +196,10 @@ def resume(
     start_at: datetime | None,
     as_json: bool,
 ) -> None:
-    """Continue a campaign exactly where it stopped (a paused one dials again). With another
-    dialer process already dispatching its account, that process picks it up."""
+    """Continue a campaign exactly where it stopped.
+
+    A paused campaign dials again. With another dialer process already dispatching its
+    account, that process picks it up and this one follows it to its end."""
     options = RunOptions(
         max_wait=max_wait, sync_interval=sync_interval, redial_unknown=redial_unknown
     )
@@ -278,8 +280,11 @@ def _outcome_json(
 @json_option
 @pass_output
 def status(output: Output, name: str | None, db_path: Path, as_json: bool) -> None:
-    """Every campaign of the ledger (state, live calls, share, next opening), or one in
-    detail: leads per status and the outcome summary."""
+    """Show every campaign of the ledger, or one in detail.
+
+    Without NAME: each campaign's state (running, paused, scheduled, finished...), live
+    calls, share of its account and next opening. With NAME: leads per status and the
+    outcome summary."""
     with Ledger(db_path) as ledger:
         names = [name] if name else ledger.campaign_names()
         found = [ops.campaign_status(ledger, n) for n in names]
@@ -311,8 +316,9 @@ def status(output: Output, name: str | None, db_path: Path, as_json: bool) -> No
 @json_option
 @pass_output
 def pause(output: Output, name: str, db_path: Path, as_json: bool) -> None:
-    """Stop claiming leads of a campaign within seconds; calls in flight finish.
-    `dialer resume NAME` dials again."""
+    """Pause a campaign: no new call within seconds.
+
+    Calls in flight finish and are recorded; `dialer resume NAME` dials again."""
     with Ledger(db_path) as ledger:
         done = operations.pause_campaign(ledger, name, now=datetime.now(UTC))
     _say_control(output, done, as_json=as_json)
@@ -325,8 +331,10 @@ def pause(output: Output, name: str, db_path: Path, as_json: bool) -> None:
 @json_option
 @pass_output
 def stop(output: Output, name: str, db_path: Path, yes: bool, as_json: bool) -> None:
-    """End a campaign: every lead not yet called is cancelled (with a reason); calls in
-    flight finish and are recorded."""
+    """Stop a campaign for good.
+
+    Every lead not yet called ends cancelled (with a reason); calls in flight finish and
+    are recorded."""
     if not yes and not confirm.to_stop(name):
         raise ConfigError(f"campaign {name!r} was not stopped")
     with Ledger(db_path) as ledger:

@@ -102,7 +102,9 @@ class Dispatcher:
             options=options,
             keeper=keeper,
             rng=random.Random(f"{options.seed}:{plan.name}"),
-            new_id=seeded_ids(options.seed, salt=plan.name),
+            # a campaign may be dispatched again in one run (paused, then resumed): each
+            # dispatcher of it draws its own ids
+            new_id=seeded_ids(options.seed, salt=f"{plan.name}:{ledger.attempts_made(plan.name)}"),
             wake=wake or asyncio.Event(),
             pool=pool or LinePool(plan.max_live_calls),
         )
