@@ -167,13 +167,15 @@ async def run_campaign(
     record, frame = await ops.prepare_run(
         campaign_file, ledger=ledger, connection=connection, leads=leads, encoding=encoding
     )
-    if frame is None:
+    continued = frame is None
+    del frame  # every row is in the ledger now: the sheet is not held through the run
+    if continued:
         log.info("campaign %r is already imported from this sheet: continuing it", record.name)
     _ask_consent(hooks, record.name, api_key=connection.api_key, counts=ledger.counts(record.name))
     result = await dispatch_interruptibly(
         record, ledger=ledger, connection=connection, options=options, hooks=hooks
     )
-    return RunOutcome(record.name, result, continued=frame is None)
+    return RunOutcome(record.name, result, continued=continued)
 
 
 def _ask_consent(
