@@ -164,11 +164,10 @@ async def run_campaign(
     A live key about to call many leads asks ``hooks.consent`` first; a no raises
     :class:`Declined` before any call (the import stays, and the next run asks again).
     """
-    record, frame = await ops.prepare_run(
+    record, imported = await ops.prepare_run(
         campaign_file, ledger=ledger, connection=connection, leads=leads, encoding=encoding
     )
-    continued = frame is None
-    del frame  # every row is in the ledger now: the sheet is not held through the run
+    continued = not imported
     if continued:
         log.info("campaign %r is already imported from this sheet: continuing it", record.name)
     _ask_consent(hooks, record.name, api_key=connection.api_key, counts=ledger.counts(record.name))
