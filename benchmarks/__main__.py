@@ -10,6 +10,7 @@ import time
 SUITES = {
     "intake": "benchmarks.bench_intake",
     "dispatch": "benchmarks.bench_dispatch",
+    "scale": "benchmarks.bench_scale",
 }
 
 

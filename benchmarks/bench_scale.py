@@ -1,0 +1,257 @@
+"""Memory and per-lead cost against campaign size (issue 9, point 6).
+
+A real campaign of N leads goes through ``dialer run`` in its own process, against a
+``dialer sandbox`` in another, with the limits lifted: 1,000 lines, a rate budget no run can
+use up, one attempt per lead, no calling window, calls of a few clock seconds. For each size
+we print:
+
+* ``seconds`` and ``leads_per_s``: the dispatch phase only, from the first attempt's start to
+  the last lead's final move (the ledger's own timestamps, on the run's clock, turned into wall
+  seconds); reading and importing the sheet is not counted;
+* ``peak_rss_mb``: the dialer process's peak resident memory (``ru_maxrss`` of that child,
+  from ``wait4``: the whole run, the import included); ``sandbox_rss_mb`` for the record.
+
+The goals take the 10k run as the floor, measured in the same run: the 200k run's peak RSS at
+most 50 MB above it, and its rate at least 0.90 of it.
+
+Run: ``python -m benchmarks scale`` (or ``make bench``). ``BENCH_SCALE_SIZES=10000,50000``
+picks other sizes (the first is the floor, the last is compared with it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from dialer.sandbox import AGENT_ID, FROM_NUMBERS
+from dialer.sandbox.catalog import TEST_API_KEY
+
+SIZES = (10_000, 200_000)
+TIME_SCALE = 100.0  # a 5 s call is 50 ms of wall time; a 5 s sync interval too
+RSS_GROWTH_TARGET_MB = 50.0
+RATE_RATIO_TARGET = 0.90
+
+CAMPAIGN = f"""name = "scale"
+agent_id = "{AGENT_ID}"
+from = "{FROM_NUMBERS[0]}"
+leads = "leads.csv"
+default_region = "IL"
+
+[columns]
+phone = "Phone"
+variables = {{ LeadName = "Name" }}
+
+[pacing]
+max_live_calls = 1000
+requests_per_minute = 10000000
+
+[retry]
+statuses = []
+max_attempts = 1
+"""
+
+# Calls of a few clock seconds; analyses and costs settle soon after; none gets stuck.
+SCENARIO = """ring_seconds = [0.5, 1.5]
+talk_seconds = [4, 8]
+no_answer_seconds = 1.5
+analysis_seconds = [2, 4]
+cost_settle_seconds = [1, 2]
+analysis_stuck_rate = 0.0
+"""
+
+_FINAL = (
+    "completed",
+    "voicemail",
+    "no_answer",
+    "busy",
+    "failed",
+    "transferred",
+    "dnc_blocked",
+    "rejected",
+    "exhausted",
+)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One campaign's run."""
+
+    leads: int
+    called: int
+    seconds: float
+    peak_rss_mb: float
+    sandbox_rss_mb: float
+    wall_s: float
+
+    @property
+    def rate(self) -> float:
+        return self.called / self.seconds if self.seconds > 0 else 0.0
+
+
+def _write_campaign(folder: Path, leads: int) -> Path:
+    """``leads`` distinct valid Israeli mobile numbers, each with a name."""
+    rows = "\n".join(f"053{i:07d},Lead {i}" for i in range(leads))
+    (folder / "leads.csv").write_text("Phone,Name\n" + rows + "\n", encoding="utf-8")
+    (folder / "scenario.toml").write_text(SCENARIO, encoding="utf-8")
+    path = folder / "scale.toml"
+    path.write_text(CAMPAIGN, encoding="utf-8")
+    return path
+
+
+def _start_sandbox(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``dialer sandbox`` on a free port of 127.0.0.1; returns it and its base URL."""
+    log = folder / "sandbox.out"
+    command = [sys.executable, "-m", "dialer", "sandbox", "--port", "0"]
+    command += ["--time-scale", str(TIME_SCALE), "--rate-limit", str(10**9)]
+    command += ["--capacity", "1000", "--scenario", str(folder / "scenario.toml")]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", log.read_text("utf-8"))
+            if found:
+                return proc, found.group(1)
+            time.sleep(0.05)
+    except BaseException:
+        _stop(proc)
+        raise
+    _stop(proc)
+    raise RuntimeError(f"the sandbox did not start: {log.read_text('utf-8')[-2000:]}")
+
+
+def _wait(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
+    """Reap ``proc``: its exit code and its own peak RSS in MB (``wait4`` gives this child's
+    usage alone; ``RUSAGE_CHILDREN`` would be the largest of every child, the sandbox too)."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_maxrss / 1024  # Linux gives KiB
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> float:
+    """Stop a child we started (SIGTERM, then SIGKILL if it lingers); its peak RSS in MB.
+    Not SIGINT: a benchmark started in the background has SIGINT ignored, and so do its
+    children."""
+    if proc.returncode is not None:
+        return 0.0
+    proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return usage.ru_maxrss / 1024
+        time.sleep(0.05)
+    proc.kill()
+    return _wait(proc)[1]
+
+
+def _dispatch_seconds(db: Path) -> tuple[int, float]:
+    """Leads called, and clock seconds from the first attempt to the last final lead."""
+    marks = ",".join("?" * len(_FINAL))
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        first, called = conn.execute("SELECT min(started_at), count(*) FROM attempts").fetchone()
+        (last,) = conn.execute(
+            f"SELECT max(updated_at) FROM leads WHERE attempts > 0 AND status IN ({marks})",
+            _FINAL,
+        ).fetchone()
+    conn.close()
+    span = datetime.fromisoformat(last) - datetime.fromisoformat(first)
+    return int(called), span.total_seconds()
+
+
+def measure(leads: int) -> Figures:
+    """Run one campaign of ``leads`` leads end to end; every process is stopped after it."""
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        folder = Path(tmp)
+        toml = _write_campaign(folder, leads)
+        sandbox, base_url = _start_sandbox(folder)
+        try:
+            env = os.environ | {"YAPPR_BASE_URL": base_url, "YAPPR_API_KEY": TEST_API_KEY}
+            command = [sys.executable, "-m", "dialer", "-q", "run", str(toml), "--yes", "--json"]
+            command += ["--db", str(folder / "ledger.db")]
+            started = time.perf_counter()
+            with (folder / "run.out").open("wb") as out:
+                dialer = subprocess.Popen(command, env=env, cwd=folder, stdout=out, stderr=out)
+            try:
+                code, rss = _wait(dialer)
+            finally:
+                _stop(dialer)  # only if waiting for it was interrupted
+            wall = time.perf_counter() - started
+        finally:
+            sandbox_rss = _stop(sandbox)
+        if code != 0:
+            raise RuntimeError(f"dialer run exited {code}: {(folder / 'run.out').read_text()}")
+        called, clock_seconds = _dispatch_seconds(folder / "ledger.db")
+    return Figures(
+        leads=leads,
+        called=called,
+        seconds=clock_seconds / TIME_SCALE,
+        peak_rss_mb=rss,
+        sandbox_rss_mb=sandbox_rss,
+        wall_s=wall,
+    )
+
+
+def _row(f: Figures) -> dict[str, Any]:
+    return {
+        "bench": "scale",
+        "leads": f.leads,
+        "called": f.called,
+        "dispatch_s": round(f.seconds, 1),
+        "leads_per_s": round(f.rate),
+        "peak_rss_mb": round(f.peak_rss_mb),
+        "sandbox_rss_mb": round(f.sandbox_rss_mb),
+        "wall_s": round(f.wall_s, 1),
+    }
+
+
+def _sizes() -> tuple[int, ...]:
+    text = os.environ.get("BENCH_SCALE_SIZES")
+    return tuple(int(s) for s in text.split(",")) if text else SIZES
+
+
+def run() -> list[dict[str, Any]]:
+    """Every size, then the two goals (the first size is the floor)."""
+    figures = [measure(n) for n in _sizes()]
+    rows: list[dict[str, Any]] = [_row(f) for f in figures]
+    floor, top = figures[0], figures[-1]
+    growth = top.peak_rss_mb - floor.peak_rss_mb
+    ratio = top.rate / floor.rate if floor.rate else 0.0
+    rows.append(
+        {
+            "bench": "scale_memory",
+            "floor": f"{floor.leads} leads, {floor.peak_rss_mb:.0f} MB",
+            "leads": top.leads,
+            "rss_growth_mb": round(growth, 1),
+            "target": f"<={RSS_GROWTH_TARGET_MB:.0f}",
+            "ok": growth <= RSS_GROWTH_TARGET_MB,
+        }
+    )
+    rows.append(
+        {
+            "bench": "scale_rate",
+            "floor": f"{floor.leads} leads, {floor.rate:.0f} leads/s",
+            "leads": top.leads,
+            "ratio": round(ratio, 3),
+            "target": f">={RATE_RATIO_TARGET:.2f}",
+            "ok": ratio >= RATE_RATIO_TARGET,
+        }
+    )
+    return rows
+
+
+if __name__ == "__main__":
+    for line in run():
+        print(json.dumps(line))
