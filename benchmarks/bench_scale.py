@@ -89,13 +89,14 @@ class Figures:
 
     leads: int
     called: int
-    seconds: float
-    peak_rss_mb: float
-    sandbox_rss_mb: float
+    seconds: float  # wall seconds of the dispatch phase
+    dialer: Usage
+    sandbox: Usage
     wall_s: float
 
     @property
     def rate(self) -> float:
+        """Leads called per second of the dispatch phase."""
         return self.called / self.seconds if self.seconds > 0 else 0.0
 
 
@@ -131,30 +132,39 @@ def _start_sandbox(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError(f"the sandbox did not start: {log.read_text('utf-8')[-2000:]}")
 
 
-def _wait(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
-    """Reap ``proc``: its exit code and its own peak RSS in MB (``wait4`` gives this child's
-    usage alone; ``RUSAGE_CHILDREN`` would be the largest of every child, the sandbox too)."""
-    _, status, usage = os.wait4(proc.pid, 0)
+@dataclass(frozen=True)
+class Usage:
+    """What one child process used, from ``wait4`` (this child alone; ``RUSAGE_CHILDREN``
+    would give the largest peak of every child, the sandbox's too)."""
+
+    exit_code: int
+    peak_rss_mb: float
+    cpu_s: float
+
+
+def _wait(proc: subprocess.Popen[bytes], *, block: bool = True) -> Usage | None:
+    """Reap ``proc`` (None if it still runs and ``block`` is off)."""
+    pid, status, usage = os.wait4(proc.pid, 0 if block else os.WNOHANG)
+    if not pid:
+        return None
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss / 1024  # Linux gives KiB
+    # Linux gives ru_maxrss in KiB
+    return Usage(proc.returncode, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> float:
-    """Stop a child we started (SIGTERM, then SIGKILL if it lingers); its peak RSS in MB.
-    Not SIGINT: a benchmark started in the background has SIGINT ignored, and so do its
-    children."""
+def _stop(proc: subprocess.Popen[bytes]) -> Usage | None:
+    """Stop a child we started (SIGTERM, then SIGKILL if it lingers). Not SIGINT: a
+    benchmark started in the background has SIGINT ignored, and so do its children."""
     if proc.returncode is not None:
-        return 0.0
+        return None
     proc.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            return usage.ru_maxrss / 1024
+        if (usage := _wait(proc, block=False)) is not None:
+            return usage
         time.sleep(0.05)
     proc.kill()
-    return _wait(proc)[1]
+    return _wait(proc)
 
 
 def _dispatch_seconds(db: Path) -> tuple[int, float]:
@@ -185,21 +195,24 @@ def measure(leads: int) -> Figures:
             with (folder / "run.out").open("wb") as out:
                 dialer = subprocess.Popen(command, env=env, cwd=folder, stdout=out, stderr=out)
             try:
-                code, rss = _wait(dialer)
+                used = _wait(dialer)
             finally:
                 _stop(dialer)  # only if waiting for it was interrupted
             wall = time.perf_counter() - started
         finally:
-            sandbox_rss = _stop(sandbox)
-        if code != 0:
-            raise RuntimeError(f"dialer run exited {code}: {(folder / 'run.out').read_text()}")
+            served = _stop(sandbox)
+        assert used is not None and served is not None
+        if used.exit_code != 0:
+            raise RuntimeError(
+                f"dialer run exited {used.exit_code}: {(folder / 'run.out').read_text()}"
+            )
         called, clock_seconds = _dispatch_seconds(folder / "ledger.db")
     return Figures(
         leads=leads,
         called=called,
         seconds=clock_seconds / TIME_SCALE,
-        peak_rss_mb=rss,
-        sandbox_rss_mb=sandbox_rss,
+        dialer=used,
+        sandbox=served,
         wall_s=wall,
     )
 
@@ -211,8 +224,11 @@ def _row(f: Figures) -> dict[str, Any]:
         "called": f.called,
         "dispatch_s": round(f.seconds, 1),
         "leads_per_s": round(f.rate),
-        "peak_rss_mb": round(f.peak_rss_mb),
-        "sandbox_rss_mb": round(f.sandbox_rss_mb),
+        "peak_rss_mb": round(f.dialer.peak_rss_mb),
+        # CPU per lead (import included) does not depend on what else the machine runs
+        "cpu_ms_per_lead": round(1000 * f.dialer.cpu_s / f.leads, 2),
+        "sandbox_rss_mb": round(f.sandbox.peak_rss_mb),
+        "sandbox_cpu_ms_per_lead": round(1000 * f.sandbox.cpu_s / f.leads, 2),
         "wall_s": round(f.wall_s, 1),
     }
 
@@ -227,12 +243,12 @@ def run() -> list[dict[str, Any]]:
     figures = [measure(n) for n in _sizes()]
     rows: list[dict[str, Any]] = [_row(f) for f in figures]
     floor, top = figures[0], figures[-1]
-    growth = top.peak_rss_mb - floor.peak_rss_mb
+    growth = top.dialer.peak_rss_mb - floor.dialer.peak_rss_mb
     ratio = top.rate / floor.rate if floor.rate else 0.0
     rows.append(
         {
             "bench": "scale_memory",
-            "floor": f"{floor.leads} leads, {floor.peak_rss_mb:.0f} MB",
+            "floor": f"{floor.leads} leads, {floor.dialer.peak_rss_mb:.0f} MB",
             "leads": top.leads,
             "rss_growth_mb": round(growth, 1),
             "target": f"<={RSS_GROWTH_TARGET_MB:.0f}",
