@@ -130,7 +130,7 @@ def _start_sandbox(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     command += ["--time-scale", str(TIME_SCALE), "--rate-limit", str(10**9)]
     command += ["--capacity", "1000", "--scenario", str(folder / "scenario.toml")]
     with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=folder, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and proc.poll() is None:
