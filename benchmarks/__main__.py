@@ -11,6 +11,7 @@ SUITES = {
     "intake": "benchmarks.bench_intake",
     "dispatch": "benchmarks.bench_dispatch",
     "pacing": "benchmarks.bench_pacing",
+    "scale": "benchmarks.bench_scale",
 }
 
 

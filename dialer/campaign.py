@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import random
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -34,7 +34,7 @@ from dialer.dispatch.dnckeeper import DncKeeper
 from dialer.dispatch.lines import LinePool
 from dialer.dnc import DncEntry, DncIndex, read_suppression_file
 from dialer.errors import ApiError, AuthError, ConfigError, DncStaleError
-from dialer.leads import classify, load_leads
+from dialer.leads import classify, give_back_memory, load_leads
 from dialer.models import LeadStatus
 from dialer.state import RetryPolicy
 from dialer.store import CampaignRecord, Ledger
@@ -283,11 +283,6 @@ def import_campaign(
     """Write the campaign and every classified row to the ledger, all or nothing."""
     variables = list(campaign.columns.variables)
     metadata = list(campaign.columns.metadata)
-    field_columns = [f"var.{n}" for n in variables] + [f"meta.{n}" for n in metadata]
-    fields = [
-        json.dumps(list(values), ensure_ascii=False) for values in _rows(frame, field_columns)
-    ]
-    base = _rows(frame, ["row", "phone_raw", "phone", "timezone", "status", "reason"])
     ledger.create_campaign(
         name=campaign.name,
         agent_id=campaign.agent_id,
@@ -297,12 +292,31 @@ def import_campaign(
         leads_sha256=file_sha256(leads_file),
         variable_names=variables,
         metadata_names=metadata,
-        rows=((*b, f) for b, f in zip(base, fields, strict=True)),
+        rows=_lead_rows(frame, variables=variables, metadata=metadata),
         now=now,
     )
     record = ledger.campaign(campaign.name)
     assert record is not None
     return record
+
+
+#: Rows built at a time for the ledger: Python tuples for a whole large sheet would take
+#: hundreds of bytes a row, at once, on top of the sheet itself.
+IMPORT_CHUNK = 20_000
+
+
+def _lead_rows(
+    frame: pd.DataFrame, *, variables: list[str], metadata: list[str]
+) -> Iterator[tuple[Any, ...]]:
+    """``(row, phone_raw, phone, timezone, status, reason, fields_json)`` for every row, in
+    order, built a chunk at a time (column-wise within a chunk)."""
+    field_columns = [f"var.{n}" for n in variables] + [f"meta.{n}" for n in metadata]
+    base_columns = ["row", "phone_raw", "phone", "timezone", "status", "reason"]
+    for start in range(0, len(frame), IMPORT_CHUNK):
+        part = frame.iloc[start : start + IMPORT_CHUNK]
+        fields = [json.dumps(list(v), ensure_ascii=False) for v in _rows(part, field_columns)]
+        for base, text in zip(_rows(part, base_columns), fields, strict=True):
+            yield (*base, text)
 
 
 def _rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple[Any, ...]]:
@@ -537,13 +551,15 @@ async def prepare_run(
     connection: Connection,
     leads: Path | None = None,
     encoding: str | None = None,
-) -> tuple[CampaignRecord, pd.DataFrame | None]:
-    """Load the campaign file and import its sheet (or find it already imported)."""
+) -> tuple[CampaignRecord, bool]:
+    """Load the campaign file and import its sheet (or find it already imported); True if
+    it was imported now. The classified sheet is let go of here, its memory handed back to
+    the system: a run holds its leads in the ledger, not in memory."""
     campaign = load_campaign(campaign_path)
     leads_file = leads or campaign.leads
     record = existing_campaign(ledger, campaign, leads_file)
     if record is not None:
-        return record, None
+        return record, False
     now = connection.clock.now()
     index = await fresh_dnc_index(ledger, campaign, connection=connection, now=now)
     frame = classify_campaign(
@@ -557,7 +573,9 @@ async def prepare_run(
         campaign_file=campaign_path,
         now=now,
     )
-    return record, frame
+    del frame
+    give_back_memory()
+    return record, True
 
 
 def _due_text(moment: datetime) -> str:

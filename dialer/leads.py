@@ -79,7 +79,7 @@ def read_sheet(
         return _with_header(_read_workbook(path, sheet), path)
     _system_allocator()
     grid, choice = _read_csv(path, encoding)
-    _give_back_memory()
+    give_back_memory()
     frame = _with_header(grid, path)
     frame.attrs["encoding"] = str(choice)
     return frame
@@ -456,7 +456,7 @@ def classify(
     out["phone"] = numbers["phone"].set_axis(out.index)
     out["status"], out["reason"] = (c.set_axis(out.index) for c in verdicts.columns())
     out["timezone"] = zones.set_axis(out.index)
-    _give_back_memory()
+    give_back_memory()
     return out
 
 
@@ -466,14 +466,14 @@ def _system_allocator() -> None:
     Intake allocates and frees a few hundred MB of temporaries for a large sheet, and the
     campaign's rows are then written to the ledger, which needs as much again. pyarrow's
     default allocator (mimalloc) keeps freed pages for reuse; the system allocator's can be
-    handed back (:func:`_give_back_memory`). For a million rows that is about 100 MB less at
+    handed back (:func:`give_back_memory`). For a million rows that is about 100 MB less at
     peak for the same speed (``make bench``). pyarrow is only used by intake and reports.
     """
     if pa.default_memory_pool().backend_name != "system":
         pa.set_memory_pool(pa.system_memory_pool())
 
 
-def _give_back_memory() -> None:
+def give_back_memory() -> None:
     """Return the memory freed by intake's temporaries to the system (``malloc_trim``)."""
     pa.default_memory_pool().release_unused()
 

@@ -47,7 +47,7 @@ from rich.table import Table
 from dialer.campaign import find_campaign
 from dialer.clock import isoformat
 from dialer.errors import ConfigError, InputError
-from dialer.store import CampaignRecord, Ledger
+from dialer.store import CampaignRecord, Ledger, Tally
 
 FORMATS = (".csv", ".xlsx", ".json", ".html")
 
@@ -188,10 +188,11 @@ def lead_cost(attempts: Sequence[Mapping[str, Any]]) -> float | None:
 
 
 def summary(ledger: Ledger, name: str, *, now: datetime | None = None) -> dict[str, Any]:
-    """The campaign's figures (what the report's summary and ``dialer run`` show)."""
+    """The campaign's figures (what the report's summary and ``dialer run`` show), from the
+    ledger's aggregates: no lead or attempt row is loaded, whatever the campaign's size."""
     record = find_campaign(ledger, name)
-    leads, attempts = ledger.leads_of(name), ledger.attempts_of(name)
-    return summarise(record, leads, attempts, now=now or datetime.now(UTC))
+    tally = ledger.tally(name, reached=REACHED, not_placed=_NOT_PLACED)
+    return summary_of(record, tally, now=now or datetime.now(UTC))
 
 
 def summarise(
@@ -201,37 +202,64 @@ def summarise(
     *,
     now: datetime,
 ) -> dict[str, Any]:
+    """The same figures from rows already in memory (a report has read them all)."""
+    return summary_of(record, tally_rows(leads, attempts), now=now)
+
+
+def tally_rows(leads: Sequence[Mapping[str, Any]], attempts: Sequence[Mapping[str, Any]]) -> Tally:
+    """What :meth:`Ledger.tally` counts, from the rows (``attempts`` in the order they
+    started)."""
+    costs = [float(a["cost_cents"]) for a in attempts if a["cost_cents"] is not None]
+    analyses = Counter(str(a["analysis_status"]) for a in attempts if a.get("analysis_status"))
+    return Tally(
+        statuses=dict(Counter(str(lead["status"]) for lead in leads)),
+        called=sum(1 for lead in leads if int(lead["attempts"] or 0) > 0),
+        reached=len({a["lead_id"] for a in attempts if a["outcome"] in REACHED}),
+        calls_placed=sum(1 for a in attempts if a["shape"] not in _NOT_PLACED),
+        talk_seconds=sum(float(a["duration_seconds"] or 0) for a in attempts),
+        costs=len(costs),
+        cost_cents=sum(costs),
+        # placed calls whose cost is not known yet (pending, or not followed to the end)
+        cost_pending=sum(1 for a in attempts if a["call_id"] and a["cost_cents"] is None),
+        analyses=dict(analyses),
+        dispositions=dict(last_dispositions(attempts)),
+        first_started=_first(a["started_at"] for a in attempts),
+        last_activity=_last_activity(attempts),
+    )
+
+
+def summary_of(record: CampaignRecord, tally: Tally, *, now: datetime) -> dict[str, Any]:
     """Rows, valid, called, reached, outcomes, answer rate, talk time, cost, analyses,
     dispositions, start/end."""
-    statuses = Counter(str(lead["status"]) for lead in leads)
-    called = sum(1 for lead in leads if int(lead["attempts"] or 0) > 0)
-    reached = len({a["lead_id"] for a in attempts if a["outcome"] in REACHED})
-    costs = [float(a["cost_cents"]) for a in attempts if a["cost_cents"] is not None]
+    statuses = Counter(tally.statuses)
+    rows = sum(statuses.values())
+    reached, called = tally.reached, tally.called
     running = record.state == "running" or any(statuses[s] for s in IN_FLIGHT)
-    analyses = Counter(str(a["analysis_status"]) for a in attempts if a.get("analysis_status"))
+    cost = round(tally.cost_cents, 2) if tally.costs else None
     return {
         "campaign": record.name,
         "state": record.state,
         "state_reason": record.state_reason,
         "still_running": running,
         "generated_at": isoformat(now),
-        "rows": len(leads),
-        "valid": len(leads) - statuses["invalid"],
+        "rows": rows,
+        "valid": rows - statuses["invalid"],
         "called": called,
-        "calls_placed": sum(1 for a in attempts if a["shape"] not in _NOT_PLACED),
+        "calls_placed": tally.calls_placed,
         "reached": reached,
         "answer_rate": round(reached / called, 4) if called else None,
-        "talk_seconds": round(sum(float(a["duration_seconds"] or 0) for a in attempts), 1),
-        "cost_cents": round(sum(costs), 2) if costs else None,
-        "calls_with_cost": len(costs),
-        # placed calls whose cost is not known yet (pending, or not followed to the end)
-        "cost_pending": sum(1 for a in attempts if a["call_id"] and a["cost_cents"] is None),
-        "cost_per_reached_lead": round(sum(costs) / reached, 2) if costs and reached else None,
+        "talk_seconds": round(tally.talk_seconds, 1),
+        "cost_cents": cost,
+        "calls_with_cost": tally.costs,
+        "cost_pending": tally.cost_pending,
+        "cost_per_reached_lead": (
+            round(tally.cost_cents / reached, 2) if tally.costs and reached else None
+        ),
         "outcomes": _by_count(statuses),
-        "analyses": _by_count(analyses),
-        "dispositions": _by_count(last_dispositions(attempts)),
-        "started_at": record.started_at or _first(a["started_at"] for a in attempts),
-        "ended_at": None if running else _last_activity(attempts),
+        "analyses": _by_count(tally.analyses),
+        "dispositions": _by_count(tally.dispositions),
+        "started_at": record.started_at or tally.first_started,
+        "ended_at": None if running else tally.last_activity,
     }
 
 

@@ -196,16 +196,16 @@ async def run_campaigns(
     """
     prepared = []
     for campaign_file in campaign_files:
-        record, frame = await ops.prepare_run(
+        record, imported = await ops.prepare_run(
             campaign_file, ledger=ledger, connection=connection, leads=leads, encoding=encoding
         )
-        if frame is None:
+        if not imported:
             log.info("campaign %r is already imported from this sheet: continuing it", record.name)
         if start_at is not None:
             ledger.set_start_at(record.name, start_at)
         counts = ledger.counts(record.name)
         _ask_consent(hooks, record.name, api_key=connection.api_key, counts=counts)
-        prepared.append((ops.find_campaign(ledger, record.name), frame is None))
+        prepared.append((ops.find_campaign(ledger, record.name), not imported))
     results = await dispatch_interruptibly(
         [record for record, _ in prepared],
         ledger=ledger,

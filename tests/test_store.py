@@ -102,6 +102,7 @@ def test_a_ledger_of_the_first_version_is_upgraded_with_its_leads(tmp_path: Path
     with Ledger(path) as ledger:
         _import(ledger, rows=2)
     with sqlite3.connect(path) as conn:  # back to what a version-1 dialer left behind
+        _back_to_version_2(conn)
         conn.execute("DROP INDEX attempts_awaiting_analysis")
         conn.execute("DROP TABLE opt_outs")
         for column in ("disposition_id", "extracted_data", "analysis_status", "analysis_reason"):
@@ -114,7 +115,81 @@ def test_a_ledger_of_the_first_version_is_upgraded_with_its_leads(tmp_path: Path
         columns = {row[1] for row in ledger.db.execute("PRAGMA table_info(attempts)")}
         assert {"extracted_data", "analysis_status", "cost_status", "recording_url"} <= columns
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert _indexes(conn, "opt_outs") >= {"opt_outs_to_add"}
+        campaign_columns = {row[1] for row in conn.execute("PRAGMA table_info(campaigns)")}
+        assert {"account", "control"} <= campaign_columns
+
+
+def test_a_ledger_of_the_second_version_gets_the_opt_out_index(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    with Ledger(path) as ledger:
+        _import(ledger, rows=1)
+        ledger.db.execute(
+            "INSERT INTO opt_outs (phone, campaign, call_id, noted_at) VALUES (?, 'c1', 'x', ?)",
+            ["+972500000001", NOW.isoformat()],
+        )
+    with sqlite3.connect(path) as conn:  # what a version-2 dialer left behind
+        _back_to_version_2(conn)
+        conn.execute("PRAGMA user_version=2")
+    with Ledger(path) as ledger:
+        assert ledger.opt_outs_to_add() == [("+972500000001", "x")]
+        plan = " ".join(
+            row[3]
+            for row in ledger.db.execute(
+                "EXPLAIN QUERY PLAN SELECT phone, call_id FROM opt_outs WHERE added_at IS NULL"
+            )
+        )
+        assert "opt_outs_to_add" in plan  # not a scan of every opt-out ever noted
+        ledger.opt_out_added("+972500000001", now=NOW)
+        assert ledger.opt_outs_to_add() == []
+        assert ledger.campaign("c1") is not None  # the campaign row gained its new columns
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+
+
+def _back_to_version_2(conn: sqlite3.Connection) -> None:
+    """Undo what versions 3 and 4 added."""
+    conn.execute("DROP INDEX opt_outs_to_add")
+    conn.execute("DROP INDEX attempts_by_phone_campaign")
+    for column in ("account", "control"):
+        conn.execute(f"ALTER TABLE campaigns DROP COLUMN {column}")
+
+
+def _indexes(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA index_list({table})")}
+
+
+def test_retries_awaiting_analysis_counts_waiting_leads_whose_call_is_not_analysed(
+    tmp_path: Path,
+) -> None:
+    """Counted from the attempts whose analysis is pending: a lead once however many such
+    attempts it has, only while it waits for a retry, only of this campaign."""
+    with Ledger(tmp_path / "l.db") as ledger:
+        _import(ledger, rows=5)
+        leads = ledger.due_leads("c1", now=NOW, limit=5)
+        analysis = {1: ["pending", "pending"], 2: ["done"], 3: ["pending"], 4: [None], 5: []}
+        for lead in leads:
+            for n, status in enumerate(analysis[lead.row], start=1):
+                ledger.db.execute(
+                    "INSERT INTO attempts (id, campaign, lead_id, number, phone, from_number,"
+                    " body, started_at, updated_at, analysis_status)"
+                    " VALUES (?, 'c1', ?, ?, '', '', '{}', ?, ?, ?)",
+                    [f"{lead.row}-{n}", lead.id, n, NOW.isoformat(), NOW.isoformat(), status],
+                )
+        waiting = {
+            1: S.RETRY_WAIT,
+            2: S.RETRY_WAIT,
+            3: S.NO_ANSWER,
+            4: S.RETRY_WAIT,
+            5: S.RETRY_WAIT,
+        }
+        for lead in leads:
+            ledger.db.execute(
+                "UPDATE leads SET status = ? WHERE id = ?", [waiting[lead.row], lead.id]
+            )
+        assert ledger.retries_awaiting_analysis("c1") == 1  # row 1 only
+        assert ledger.retries_awaiting_analysis("other") == 0
 
 
 def test_a_file_that_is_not_a_ledger_is_one_clear_error(tmp_path: Path) -> None:

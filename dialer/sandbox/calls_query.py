@@ -101,6 +101,8 @@ class CallsQuery:
         if "cursor" in params:
             # The sandbox never issues cursors (next_cursor is always null): any is foreign.
             raise Fail(400, "CALLS_CURSOR_INVALID", "cursor was not issued by this workspace")
+        self.updated_since: str | None = None  # the bounds an index may narrow by
+        self.callee: str | None = None
         self.limit = _int(params, "limit", 20, 1, 100)
         self.offset = _int(params, "offset", 0, 0, 10**9)
         found = (self._filter(name, params[name]) for name in sorted(params))
@@ -123,7 +125,10 @@ class CallsQuery:
         if name in ("from", "to", "updated_since"):
             return self._time(name, value)
         if name in ("callee", "caller"):
-            return _number(name, "to" if name == "callee" else "from", value)
+            found = _number(name, "to" if name == "callee" else "from", value)
+            if name == "callee":
+                self.callee = value
+            return found
         if name in ("disposition", "disposition_id"):
             return self._disposition(name, value)
         allowed = {"status": STATUSES, "direction": DIRECTIONS, "source": SOURCES}[name]
@@ -142,6 +147,7 @@ class CallsQuery:
             return lambda call: call["created_at"] >= bound
         if name == "to":
             return lambda call: call["created_at"] <= bound
+        self.updated_since = bound
         return lambda call: call["updated_at"] >= bound
 
     def _disposition(self, name: str, value: str) -> Predicate:

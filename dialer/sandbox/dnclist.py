@@ -60,15 +60,19 @@ def normalize_phone(text: object) -> str | None:
 
 @dataclass
 class DncList:
-    """All entries of the company, keyed by id; one entry per number."""
+    """All entries of the company, keyed by id; one entry per number (every POST /calls
+    looks its number up: by the number, not by a scan of the list). Entries are added and
+    removed only through :meth:`add` and :meth:`remove`, which keep both tables in step."""
 
     agents: dict[str, dict[str, Any]]
     new_id: Callable[[], str]
     entries: dict[str, DncEntry] = field(default_factory=dict)
+    _by_phone: dict[str, str] = field(default_factory=dict)  # number -> entry id
 
     def find(self, phone: str) -> DncEntry | None:
         """The entry for an E.164 number, expired or not."""
-        return next((e for e in self.entries.values() if e.phone_number == phone), None)
+        entry_id = self._by_phone.get(phone)
+        return None if entry_id is None else self.entries[entry_id]
 
     def blocking(self, phone: str, agent_id: str, now: datetime) -> DncEntry | None:
         """The entry that forbids ``agent_id`` calling ``phone`` now, if any."""
@@ -99,7 +103,13 @@ class DncList:
             created_at=now,
         )
         self.entries[entry.id] = entry
+        self._by_phone[phone] = entry.id
         return entry, True
+
+    def remove(self, entry_id: str) -> None:
+        """Delete an entry: later calls to its number proceed."""
+        entry = self.entries.pop(entry_id)
+        del self._by_phone[entry.phone_number]
 
     def render(self, entry: DncEntry) -> dict[str, Any]:
         """The entry as reads return it, with full agent objects."""

@@ -13,6 +13,7 @@ charged, and its analysis skipped with the platform's No Answer/Failed dispositi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import uuid
@@ -57,6 +58,14 @@ ENDINGS = {
 CONNECTED_OUTCOMES = frozenset({"completed", "voicemail", "transferred", "opt_out", "hung_up"})
 
 
+@functools.lru_cache(maxsize=1)
+def _stamp(now: datetime) -> str:
+    """``now`` in the API's form. One change writes the same instant into several fields
+    (``updated_at``, the timeline, ``ended_at`` ...): they share one string, since a sandbox
+    keeps every call it ever made."""
+    return isoformat(now)
+
+
 def disposition_ref(label: str) -> dict[str, str]:
     """A disposition as the API gives it: ``{id, label}``."""
     return {"id": str(uuid.uuid5(_DISPOSITION_IDS, label)), "label": label}
@@ -78,7 +87,7 @@ def new_call(
     status: str = "ringing",
 ) -> dict[str, Any]:
     """A fresh call row as GET /calls/{id} returns it."""
-    stamp = isoformat(now)
+    stamp = _stamp(now)
     return {
         "id": call_id,
         "status": status,
@@ -108,13 +117,13 @@ def new_call(
 
 def touch(call: dict[str, Any], now: datetime) -> None:
     """Bump ``updated_at``: every change of a row goes through here."""
-    call["updated_at"] = isoformat(now)
+    call["updated_at"] = _stamp(now)
 
 
 def set_status(call: dict[str, Any], status: str, now: datetime) -> None:
     """Move the call to ``status`` and note it on the timeline."""
     call["status"] = status
-    call["timeline"].append({"status": status, "at": isoformat(now)})
+    call["timeline"].append({"status": status, "at": _stamp(now)})
     touch(call, now)
 
 
@@ -129,7 +138,7 @@ def finish(
     """End the call with ``outcome`` after ``talk`` seconds of conversation (0: never connected)."""
     ending = ENDINGS[outcome]
     set_status(call, ending.status, now)
-    call["ended_at"] = isoformat(now)
+    call["ended_at"] = _stamp(now)
     call["duration_seconds"] = round(talk, 1)
     # ended_by and disconnect_reason: first write wins (CONTRACT §5).
     call["ended_by"] = call["ended_by"] or ending.ended_by
@@ -137,9 +146,9 @@ def finish(
     if ending.failure_code is not None:
         code = failure_code if outcome == "failed" else ending.failure_code
         reason = ending.disconnect_reason
-        call["failure"] = {"code": code, "reason": reason, "stage": "dialing", "at": isoformat(now)}
+        call["failure"] = {"code": code, "reason": reason, "stage": "dialing", "at": _stamp(now)}
     if ending.status == "transferred":
-        call["transferred_at"] = isoformat(now)
+        call["transferred_at"] = _stamp(now)
         call["transfer_target"] = "+972500000000"
     if outcome in CONNECTED_OUTCOMES:
         call["recording_url"] = recording_url(call["id"], now)
@@ -151,7 +160,7 @@ def finish(
     call["analysis"] = {
         "status": "skipped",
         "reason": "call_did_not_complete",
-        "completed_at": isoformat(now),
+        "completed_at": _stamp(now),
     }
     call["disposition"] = disposition_ref(ending.disposition)
 
@@ -178,7 +187,7 @@ def analyse(call: dict[str, Any], result: Analysis, now: datetime) -> None:
     call["analysis"] = {
         "status": result.status,
         "reason": result.reason,
-        "completed_at": isoformat(now),
+        "completed_at": _stamp(now),
     }
     if result.disposition is not None:
         call["disposition"] = disposition_ref(result.disposition)

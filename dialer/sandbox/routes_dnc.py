@@ -107,5 +107,5 @@ async def delete_dnc(ctx: Context, request: ApiRequest) -> ApiReply:
     """DELETE /do-not-call/{id}: later calls to the number proceed."""
     dnc = _dnc(ctx, request)
     entry = _entry(request, dnc)
-    del dnc.entries[entry.id]
+    dnc.remove(entry.id)
     return json({"id": entry.id, "deleted": True})

@@ -187,7 +187,7 @@ class Sandbox:
     @property
     def calls(self) -> Mapping[str, dict[str, Any]]:
         """Call id -> the call object as GET /calls/{id} returns it (read-only view)."""
-        return MappingProxyType(self.world.calls)
+        return MappingProxyType(self.world.calls.rows)
 
     @property
     def status_counts(self) -> Counter[int]:

@@ -21,6 +21,7 @@ from dialer.clock import Clock, isoformat
 from dialer.sandbox import catalog, lifecycle
 from dialer.sandbox.analysis import Analysis, analyse_call
 from dialer.sandbox.calls_body import Placement
+from dialer.sandbox.calltable import CallTable
 from dialer.sandbox.dnclist import DncEntry, DncList
 from dialer.sandbox.failure import Fail
 from dialer.sandbox.requests import CallRequests
@@ -60,7 +61,7 @@ class World:
             agent["extraction_parameters"] = extraction_parameters(self.scenario)
         self.numbers = catalog.phone_numbers(created)
         self.dnc = DncList(self.agents, self.new_id)
-        self.calls: dict[str, dict[str, Any]] = {}
+        self.calls = CallTable()
         self.carrier_legs: list[str] = []
         self.live = 0
         self.waiting: deque[Waiting] = deque()
@@ -201,7 +202,7 @@ class World:
             metadata=metadata,
             now=self.clock.now(),
         )
-        self.calls[call["id"]] = call
+        self.calls.add(call)
         return {
             "call_id": call["id"],
             "status": "dnc_blocked",
@@ -265,7 +266,7 @@ class World:
             metadata=metadata,
             now=self.clock.now(),
         )
-        self.calls[call["id"]] = call
+        self.calls.add(call)
         self.carrier_legs.append(placement.to)
         self.live += 1
         nth = self._dials[placement.to]
@@ -287,16 +288,21 @@ class World:
             talk = min(talk, 25.0)  # a message, not a conversation
         elif outcome == "hung_up":
             talk = scenario.pick(HUNG_UP_SECONDS, seed, "talk", to, nth)
-        self.scheduler.after(ring, lambda: lifecycle.answer(self.calls[call_id], self.clock.now()))
+        self.scheduler.after(ring, lambda: self._answer(call_id))
         self.scheduler.after(ring + talk, lambda: self._end(call_id, outcome, talk))
+
+    def _answer(self, call_id: str) -> None:
+        """The callee picked up."""
+        with self.calls.changing(call_id) as call:
+            lifecycle.answer(call, self.clock.now())
 
     def _end(self, call_id: str, outcome: str, talk: float) -> None:
         """The call is over: write its ending, free the line; a talked call's cost and
         analysis settle later (the analysis never, when the scenario makes it stuck)."""
-        call = self.calls[call_id]
-        lifecycle.finish(
-            call, outcome, talk, self.clock.now(), failure_code=self.scenario.failure_code
-        )
+        with self.calls.changing(call_id) as call:
+            lifecycle.finish(
+                call, outcome, talk, self.clock.now(), failure_code=self.scenario.failure_code
+            )
         self.live -= 1
         if outcome in lifecycle.CONNECTED_OUTCOMES:
             seed, scenario = self.config.seed, self.scenario
@@ -310,15 +316,16 @@ class World:
 
     def _charge(self, call_id: str, cents: int) -> None:
         """The call's cost settles: charged to the balance and the month's spend."""
-        lifecycle.charge(self.calls[call_id], cents)
+        with self.calls.changing(call_id) as call:
+            lifecycle.charge(call, cents)
         self.monthly_spend_cents += cents
         if self.balance_cents is not None:
             self.balance_cents -= cents
 
     def _analyse(self, call_id: str, result: Analysis) -> None:
         """The analysis is final; a "Do Not Call" disposition puts the number on the DNC list."""
-        call = self.calls[call_id]
-        lifecycle.analyse(call, result, self.clock.now())
+        with self.calls.changing(call_id) as call:
+            lifecycle.analyse(call, result, self.clock.now())
         if result.disposition == "Do Not Call" and self.config.opt_out_adds_dnc:
             # The contract documents this for platform campaigns only; doing it for every call
             # is the choice that can never call someone who asked not to be called.
