@@ -1,4 +1,4 @@
-"""The campaign file (DESIGN.md §5): TOML read into pydantic models that reject unknown keys.
+"""The campaign file (docs/design.md §5): TOML read into pydantic models that reject unknown keys.
 
 Defaults live here, once. :func:`load_campaign` is the only way in; every problem becomes one
 :class:`~dialer.errors.ConfigError` line naming the file and the field, e.g.

@@ -1,6 +1,6 @@
 """Do-Not-Call: the rule "is this number blocked for this agent now", and a fast index.
 
-The rule (CONTRACT.md §8): an entry with no agents is global and blocks every agent; a scoped
+The rule (docs/api.md §8): an entry with no agents is global and blocks every agent; a scoped
 entry blocks only its agents; an entry whose ``expires_at`` has passed blocks nobody. Numbers
 in the campaign's suppression files block every agent, always. Syncing the company list into
 the ledger is the store's job; this module only judges.

@@ -34,7 +34,7 @@ ASSUMED_CALL_SECONDS = 120.0
 RING_SECONDS = 20.0
 #: What outcome syncs take from the rate limit while calls are live (one every 5 s).
 SYNC_REQUESTS_PER_MINUTE = 12
-#: The API refuses calls under this balance (CONTRACT §3: at least $3).
+#: The API refuses calls under this balance (docs/api.md §3: at least $3).
 MINIMUM_BALANCE_CENTS = 300
 
 

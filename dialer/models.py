@@ -9,7 +9,7 @@ from typing import Any
 
 
 class LeadStatus(StrEnum):
-    """One status per input row (DESIGN.md §3)."""
+    """One status per input row (docs/design.md §3)."""
 
     # final at intake
     INVALID = "invalid"
@@ -70,7 +70,7 @@ CALL_OUTCOMES = frozenset(
 
 
 class InvalidReason(StrEnum):
-    """Why a number is ``invalid`` (DESIGN.md §3)."""
+    """Why a number is ``invalid`` (docs/design.md §3)."""
 
     EMPTY = "empty"
     UNPARSEABLE = "unparseable"

@@ -3,7 +3,7 @@
 Two paths give the same answer:
 
 * :func:`normalize` is the reference: clean the text, ``phonenumbers.parse`` it in the row's
-  region, then apply phonenumbers validity and the API's own rules (CONTRACT.md §3.4).
+  region, then apply phonenumbers validity and the API's own rules (docs/api.md §3.4).
 * :func:`normalize_column` is the fast path for a whole sheet. The clean-up runs as pyarrow
   regex kernels (about 5x faster than ``Series.str.replace`` on the same data), and numbers
   that are plainly digits are validated without ``parse``: the country code and national
@@ -141,7 +141,7 @@ def _judge(number: PhoneNumber) -> tuple[str | None, InvalidReason | None]:
 
 
 def api_accepts(e164: str) -> bool:
-    """The API's own rule (CONTRACT.md §3.4): E.164 shape; ``+972`` is 12 or 13 characters."""
+    """The API's own rule (docs/api.md §3.4): E.164 shape; ``+972`` is 12 or 13 characters."""
     if not _API_RULE.fullmatch(e164):
         return False
     return not e164.startswith("+972") or len(e164) in (12, 13)

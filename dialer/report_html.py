@@ -46,7 +46,7 @@ TOP_VALUES = 8
 HISTOGRAM_BINS = 8
 NOT_SAID = "(not said)"
 
-#: Colour group of each protected disposition (CONTRACT §5); the workspace's own are "other".
+#: Colour group of each protected disposition (docs/api.md §5); the workspace's own are "other".
 _DISPOSITION_GROUPS = {
     "Interested": "good",
     "Transferred to a Person": "good",

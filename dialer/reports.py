@@ -1,10 +1,10 @@
 """Campaign reports: what happened to every input row, as CSV, XLSX, JSON or one HTML page.
 
 The report is read from the ledger only, so it can be written at any time, also while a run is
-going on (it then says so). Rows come out in sheet order, one per input row (DESIGN.md §6);
+going on (it then says so). Rows come out in sheet order, one per input row (docs/design.md §6);
 the call columns are those of the lead's last attempt.
 
-Columns: DESIGN.md §6's, then the campaign's variable and metadata columns, then what the
+Columns: docs/design.md §6's, then the campaign's variable and metadata columns, then what the
 calls found out (:data:`ANALYSIS_COLUMNS`, then one ``extracted.<key>`` per extracted field,
 in the order the keys first appear in the campaign). New columns go last so that every
 existing column keeps its place, and because the set of extracted keys can grow while a
@@ -15,7 +15,7 @@ In CSV and XLSX a boolean is ``true``/``false``, a nested value (object or list)
 text, and a whole number is written without ``.0``. The JSON report keeps ``extracted_data``
 nested, per lead and per attempt.
 
-Spreadsheet safety (DESIGN.md promise 6): a text cell a spreadsheet would run as a formula
+Spreadsheet safety (docs/design.md promise 6): a text cell a spreadsheet would run as a formula
 (it starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets a leading apostrophe.
 The one exception is a phone number in the ``phone``/``phone_raw`` columns that is exactly
 ``+`` and 8 to 15 digits: it is written as is, because an apostrophe would corrupt the number
@@ -51,7 +51,7 @@ from dialer.store import CampaignRecord, Ledger, Tally
 
 FORMATS = (".csv", ".xlsx", ".json", ".html")
 
-#: DESIGN.md §6, in this order; the campaign's variable and metadata columns follow.
+#: docs/design.md §6, in this order; the campaign's variable and metadata columns follow.
 BASE_COLUMNS = (
     "row",
     "phone_raw",

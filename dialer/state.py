@@ -81,7 +81,7 @@ def outcome_of(
 ) -> LeadStatus | None:
     """The lead outcome for a call in API ``status``; ``None`` while the call is not over.
 
-    Busy and voicemail are not call statuses (CONTRACT.md §5): busy comes from
+    Busy and voicemail are not call statuses (docs/api.md §5): busy comes from
     ``failure.code`` or the disconnect reason, voicemail from the disconnect reason or the
     ``Voicemail`` disposition.
     """
@@ -135,7 +135,7 @@ def after_call(
 ) -> Decision:
     """Decide retry or final status after attempt number ``attempts`` ended in ``outcome``.
 
-    Never retried: calls the callee ended (``ended_by == "caller"``, CONTRACT.md §5 guidance),
+    Never retried: calls the callee ended (``ended_by == "caller"``, docs/api.md §5 guidance),
     calls dispositioned "Do Not Call", and outcomes the policy does not list.
     """
     if outcome not in policy.statuses:

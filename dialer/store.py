@@ -2,7 +2,7 @@
 
 Durability is the point of this module. The database runs in WAL mode. New attempts are
 committed with ``synchronous=FULL`` (fsync before the commit returns): a committed attempt
-survives a power cut, and that commit happens *before* its POST leaves (DESIGN.md promise 1).
+survives a power cut, and that commit happens *before* its POST leaves (docs/design.md promise 1).
 Other writes (answers, outcomes) use ``synchronous=NORMAL``: they survive a crash of the
 process, and what a power cut could take back is re-learned from the API on resume (an
 attempt found ``dialing`` is reconciled; a ``live`` call is synced again). Since WAL frames

@@ -1,4 +1,4 @@
-"""GET /billing on the sandbox (CONTRACT §12), read raw and through YapprClient.get_billing,
+"""GET /billing on the sandbox (docs/api.md §12), read raw and through YapprClient.get_billing,
 and the 402s the account's billing state causes."""
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ def test_updated_since_and_callee_answer_what_a_full_scan_would(actions: list[St
 
 
 def test_a_sync_sees_a_late_analysis_but_not_a_late_cost_alone() -> None:
-    """Analyses bump ``updated_at``; a settled cost does not (CONTRACT §5): the sync shows
+    """Analyses bump ``updated_at``; a settled cost does not (docs/api.md §5): the sync shows
     the one and, like the scan, not the other."""
     clock = ManualClock(START)
     only_talk = Scenario(

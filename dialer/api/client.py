@@ -72,7 +72,7 @@ RATE_LIMIT_WAITS = 60
 
 
 class CallFilters(TypedDict, total=False):
-    """The GET /calls filters (CONTRACT.md §6) that the client sends."""
+    """The GET /calls filters (docs/api.md §6) that the client sends."""
 
     agent_id: str | None
     callee: str | None
@@ -105,7 +105,7 @@ class _Answer:
 
 
 def check_idempotency_key(key: str) -> None:
-    """1–200 visible ASCII characters, no spaces (CONTRACT §3.3); anything else is our bug."""
+    """1–200 visible ASCII characters, no spaces (docs/api.md §3.3); anything else is our bug."""
     if not 1 <= len(key) <= 200 or any(not "!" <= ch <= "~" for ch in key):
         raise ValueError("Idempotency-Key must be 1-200 visible ASCII characters, no spaces")
 
@@ -399,7 +399,7 @@ class YapprClient:
     ) -> PlaceCallResult:
         """POST /calls. Retries reuse the same bytes and key, so at most one call is placed.
 
-        Returns one of the answer shapes of CONTRACT §3.1; raises the mapped error otherwise.
+        Returns one of the answer shapes of docs/api.md §3.1; raises the mapped error otherwise.
         ``gate`` is asked right before every try (see :meth:`_send`): the dispatcher checks
         there that the callee's window is still open when the request really leaves.
         ``order`` places it among the calls waiting for the budget (lower goes first: the

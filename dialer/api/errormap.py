@@ -1,6 +1,6 @@
 """One table from an error answer (HTTP status, machine code) to the dialer's exception class.
 
-Every code of CONTRACT.md §1, §3.2, §4, §6 and §8 has a row, both spellings where revisions
+Every code of docs/api.md §1, §3.2, §4, §6 and §8 has a row, both spellings where revisions
 differ. A code not in the table falls back by status (:data:`STATUS_FALLBACK`), so an unknown
 ``409`` is still a client error and an unknown ``503`` still retryable. The exception keeps
 the status, the code and the server's message (with phone numbers masked and the key scrubbed).

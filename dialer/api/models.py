@@ -1,4 +1,4 @@
-"""The shapes the Yappr API sends and accepts (CONTRACT.md §3–§10), as pydantic models.
+"""The shapes the Yappr API sends and accepts (docs/api.md §3–§10), as pydantic models.
 
 Read models are tolerant: unknown fields are kept (``extra="allow"``), older spellings are
 normalised (``in-progress`` → ``in_progress``), unknown enum values are kept raw rather than

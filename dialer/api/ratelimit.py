@@ -1,6 +1,6 @@
 """One rate budget per API key, shared by every request the client makes (calls, syncs, DNC).
 
-The API counts requests in a FIXED 60-second window per key (CONTRACT §2) and says, on every
+The API counts requests in a FIXED 60-second window per key (docs/api.md §2) and says, on every
 answer, what is left of the current window (``X-RateLimit-Remaining``) and when it ends
 (``X-RateLimit-Reset``). A leaky bucket that starts full (``AsyncLimiter(60, 60)``) sends 60 at
 once and ~120 in the first minute, half of them refused. So:
@@ -43,7 +43,7 @@ from dialer.clock import Clock, SystemClock
 log = logging.getLogger("dialer.api.ratelimit")
 
 WINDOW_SECONDS = 60.0
-#: The API's documented per-key limit (CONTRACT §2).
+#: The API's documented per-key limit (docs/api.md §2).
 DEFAULT_REQUESTS_PER_MINUTE = 60
 #: A Reset value below this is a number of seconds from now, not a Unix time.
 _UNIX_FLOOR = 1_000_000_000

@@ -320,7 +320,7 @@ def on_analysis(call: Call, s: Situation, *, with_transcript: bool) -> Step:
 
 
 def on_analysis_stuck(s: Situation) -> Step:
-    """An analysis still pending long after its call ended (CONTRACT §5: stuck)."""
+    """An analysis still pending long after its call ended (docs/api.md §5: stuck)."""
     del s
     return Step(None, AttemptFacts(analysis_status="stuck", analysis_reason="pending > 10 min"))
 

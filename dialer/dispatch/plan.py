@@ -11,7 +11,7 @@ from dialer.errors import ApiError
 from dialer.state import RetryPolicy
 from dialer.window import CallingWindow
 
-#: How long the API keeps an Idempotency-Key (8 days, CONTRACT §3.3), less a day of margin:
+#: How long the API keeps an Idempotency-Key (8 days, docs/api.md §3.3), less a day of margin:
 #: a resend under the same key is safe only while the API still remembers it.
 KEY_RETENTION = timedelta(days=7)
 #: A call whose POST had an unknown effect may be ringing for at most this long after it was
@@ -23,7 +23,7 @@ HOLD_WITHOUT_EXPIRY = timedelta(minutes=15)
 #: A queued or scheduled hold is given up this long after its expiry (the platform's queue
 #: dialler may be a little late).
 HOLD_GRACE = timedelta(minutes=10)
-#: An analysis still pending this long after its call ended is recorded as stuck (CONTRACT §5).
+#: An analysis still pending this long after its call ended is recorded as stuck (docs/api.md §5).
 ANALYSIS_STUCK = timedelta(minutes=10)
 
 

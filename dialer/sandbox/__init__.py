@@ -1,6 +1,6 @@
 """A Yappr-compatible API server for demos and tests: real HTTP, no real calls, no cost.
 
-It follows ``CONTRACT.md``; where the contract is silent it picks the behaviour that can never
+It follows ``docs/api.md``; where the contract is silent it picks the behaviour that can never
 call a person twice or call a blocked number, and says so in a comment where the choice is made.
 
 Layout: ``catalog`` (fixed agents, numbers, key), ``settings`` (SandboxConfig), ``scenario``

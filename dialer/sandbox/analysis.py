@@ -1,4 +1,4 @@
-"""What the post-call analysis of a talked call finds (CONTRACT §5), fixed for (seed, call id).
+"""What the post-call analysis of a talked call finds (docs/api.md §5), fixed for (seed, call id).
 
 The world decides *when* (60–120 s after the call ends, or never for a stuck one); this module
 decides *what*: a disposition, a summary, ``extracted_data`` (every configured field is a key;

@@ -1,4 +1,4 @@
-"""API keys of the sandbox workspace and the checks every request passes (CONTRACT §1)."""
+"""API keys of the sandbox workspace and the checks every request passes (docs/api.md §1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""POST /calls body rules (CONTRACT §3, §3.2, §3.4): a body in, a :class:`Placement` out.
+"""POST /calls body rules (docs/api.md §3, §3.2, §3.4): a body in, a :class:`Placement` out.
 
 Checks run in a fixed order so a body with several faults always gets the same answer:
 shape, agent resolution (needed to know how unknown fields are refused), unknown fields,

@@ -1,4 +1,4 @@
-"""GET /calls query rules (CONTRACT §6): filters, paging, and CALLS_QUERY_INVALID.
+"""GET /calls query rules (docs/api.md §6): filters, paging, and CALLS_QUERY_INVALID.
 
 Timestamps are compared as the API's ISO strings (UTC, milliseconds, ``Z``), which sort the
 same way as the instants they name.

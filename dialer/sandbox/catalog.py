@@ -39,7 +39,7 @@ ALL_SCOPES = frozenset(
     }
 )
 
-#: Dispositions the platform seeds as protected (CONTRACT §5).
+#: Dispositions the platform seeds as protected (docs/api.md §5).
 PROTECTED_DISPOSITIONS = (
     "Voicemail",
     "Do Not Call",
@@ -100,7 +100,7 @@ def agents(created: datetime) -> dict[str, dict[str, Any]]:
 def _number(
     index: int, number: str, *, outbound_agent: str | None, status: str, created: datetime
 ) -> dict[str, Any]:
-    """One company phone number as GET /phone-numbers lists it (CONTRACT §10)."""
+    """One company phone number as GET /phone-numbers lists it (docs/api.md §10)."""
     return {
         "id": f"e1e2e3e4-0000-4000-8000-00000000000{index}",
         "number": number,

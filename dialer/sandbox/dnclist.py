@@ -1,4 +1,4 @@
-"""The sandbox company's do-not-call list (CONTRACT §8): storage, the blocking rule, writes.
+"""The sandbox company's do-not-call list (docs/api.md §8): storage, the blocking rule, writes.
 
 The rule at dial time: an entry blocks a call when its number equals ``to``, it has not expired,
 and it is global (no agents) or lists the calling agent.

@@ -25,5 +25,5 @@ class Fail(Exception):
 def error_reply(
     status: int, code: str, message: str, *, headers: dict[str, str] | None = None
 ) -> ApiReply:
-    """An error body in the contract's shape (CONTRACT §1)."""
+    """An error body in the contract's shape (docs/api.md §1)."""
     return json({"error": message, "code": code}, status=status, headers=headers)

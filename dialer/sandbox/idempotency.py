@@ -1,4 +1,4 @@
-"""Idempotency-Key for POST /calls (CONTRACT §3.3).
+"""Idempotency-Key for POST /calls (docs/api.md §3.3).
 
 Keys belong to the workspace (not the API key) for 8 days. Only acceptances (2xx) are stored:
 an error had no effect, so re-running the request on retry is harmless, while a stored 402 or

@@ -1,4 +1,4 @@
-"""How one call's row changes over its life (CONTRACT §5): the shapes, not the timing.
+"""How one call's row changes over its life (docs/api.md §5): the shapes, not the timing.
 
 The world decides *when* (scheduler events); these functions decide *what the row says*.
 ``busy``, ``voicemail``, ``opt_out`` and ``hung_up`` are scenario outcomes, not statuses: busy
@@ -27,7 +27,7 @@ from dialer.sandbox.analysis import Analysis
 COST_CENTS_PER_MINUTE = 12
 #: Disposition ids are fixed per label, so every sandbox (and every test) agrees on them.
 _DISPOSITION_IDS = uuid.UUID("6d1f0a52-3c4e-4b7a-9f21-5e8d7c6b4a39")
-#: Recording links are signed and expire after 7 days (CONTRACT §7: 7–8 days).
+#: Recording links are signed and expire after 7 days (docs/api.md §7: 7–8 days).
 RECORDING_DAYS = 7
 
 
@@ -140,7 +140,7 @@ def finish(
     set_status(call, ending.status, now)
     call["ended_at"] = _stamp(now)
     call["duration_seconds"] = round(talk, 1)
-    # ended_by and disconnect_reason: first write wins (CONTRACT §5).
+    # ended_by and disconnect_reason: first write wins (docs/api.md §5).
     call["ended_by"] = call["ended_by"] or ending.ended_by
     call["disconnect_reason"] = call["disconnect_reason"] or ending.disconnect_reason
     if ending.failure_code is not None:

@@ -15,7 +15,7 @@ from dialer.sandbox.context import Context, api_key
 from dialer.sandbox.failure import Fail, error_reply
 from dialer.sandbox.http import ApiReply, ApiRequest, Handler, Router
 
-#: The scope each route needs (CONTRACT §1); routes missing here need only a valid key.
+#: The scope each route needs (docs/api.md §1); routes missing here need only a valid key.
 SCOPES = {
     ("POST", "/calls"): "calls:create",
     ("GET", "/calls"): "calls:read",

@@ -1,4 +1,4 @@
-"""The per-key rate limit: fixed 60-second windows aligned to clock minutes (CONTRACT §2).
+"""The per-key rate limit: fixed 60-second windows aligned to clock minutes (docs/api.md §2).
 
 Every request a key makes consumes one slot of the current window (4xx answers included); only
 401s do not count, because without a valid key there is no window to charge. A request beyond the

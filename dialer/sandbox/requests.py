@@ -1,4 +1,4 @@
-"""Workflow call requests (CONTRACT §4): POST /calls for a workflow agent answers 202 with a
+"""Workflow call requests (docs/api.md §4): POST /calls for a workflow agent answers 202 with a
 ``request_id``; the request then moves queued/scheduled -> preparing -> ready -> dispatching ->
 dispatched (``call_id`` set), or ends failed / expired / cancelled and never dials.
 """

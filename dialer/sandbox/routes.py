@@ -1,5 +1,5 @@
 """Handlers for calls, call requests, agents, phone numbers, billing and the index
-(CONTRACT §3–§12). Each takes the sandbox :class:`Context` and an :class:`ApiRequest`."""
+(docs/api.md §3–§12). Each takes the sandbox :class:`Context` and an :class:`ApiRequest`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Handlers for the company do-not-call list (CONTRACT §8). Every 400 is
+"""Handlers for the company do-not-call list (docs/api.md §8). Every 400 is
 DO_NOT_CALL_REQUEST_INVALID naming the field; agent-limited keys are refused (R4)."""
 
 from __future__ import annotations

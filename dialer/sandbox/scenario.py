@@ -19,7 +19,7 @@ from dialer.errors import ConfigError
 
 #: Outcomes a scenario may name. ``voicemail``, ``busy``, ``opt_out`` and ``hung_up`` (the
 #: callee hangs up within 3 s) are shapes of the contract's statuses (completed/failed), not
-#: statuses of their own (CONTRACT §5).
+#: statuses of their own (docs/api.md §5).
 OUTCOMES = (
     "completed",
     "hung_up",
@@ -171,7 +171,7 @@ class Scenario:
     request_fail_rate: float = 0.0  # workflow call requests ending failed/request_failed
     request_expire_rate: float = 0.0  # workflow call requests ending expired/request_expired
     request_step_seconds: float = 2.0  # each call-request state lasts this long
-    # -- the post-call analysis of talked calls (CONTRACT §5) --
+    # -- the post-call analysis of talked calls (docs/api.md §5) --
     analysis_seconds: tuple[float, float] = (60.0, 120.0)  # call end -> analysis final
     cost_settle_seconds: tuple[float, float] = (10.0, 50.0)  # call end -> cost charged
     dispositions: dict[str, float] = field(default_factory=_default_dispositions)

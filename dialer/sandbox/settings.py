@@ -24,7 +24,7 @@ class SandboxConfig:
     faults: Faults = field(default_factory=Faults)
     scope_error_status: int = 403  # R4; 401 emulates the older revisions
     legacy_codes: bool = False  # answer INVALID_TO_NUMBER instead of invalid_destination
-    # -- billing (CONTRACT §12, GET /billing) --
+    # -- billing (docs/api.md §12, GET /billing) --
     balance_cents: int | None = 10_000_000  # $100,000; None: unlimited; under 300 -> 402
     billing_error: str | None = None  # force 402: "BILLING_ERROR" or "SPEND_BUDGET_REACHED"
     has_payment_method: bool = True  # False -> 402 BILLING_ERROR

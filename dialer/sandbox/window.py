@@ -1,4 +1,4 @@
-"""The optional workspace call window: outbound calls outside it are scheduled (CONTRACT §13)."""
+"""The optional workspace call window: outbound calls outside it are scheduled (docs/api.md §13)."""
 
 from __future__ import annotations
 

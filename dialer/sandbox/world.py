@@ -120,7 +120,7 @@ class World:
             raise Fail(402, "BILLING_ERROR", "Insufficient balance: at least $3 is required")
 
     def billing(self) -> dict[str, Any]:
-        """GET /billing (CONTRACT §12); a null balance means the sandbox's is unlimited."""
+        """GET /billing (docs/api.md §12); a null balance means the sandbox's is unlimited."""
         return {
             "balance_cents": self.balance_cents,
             "has_payment_method": self.config.has_payment_method,
@@ -335,7 +335,7 @@ class World:
 
 
 def extraction_parameters(scenario: Scenario) -> list[dict[str, Any]]:
-    """The agents' ``extraction_parameters`` (CONTRACT §9): the scenario's fields."""
+    """The agents' ``extraction_parameters`` (docs/api.md §9): the scenario's fields."""
     return [
         {"name": f.name, "type": f.type}
         | ({"choices": list(f.choices)} if f.type == "category" else {})
