@@ -484,6 +484,43 @@ async def _dispatch_account(
     }
 
 
+async def sync_campaign(
+    record: CampaignRecord,
+    *,
+    ledger: Ledger,
+    connection: Connection,
+    options: RunOptions,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> RunResult:
+    """``dialer sync``: follow the campaign's calls still open and the analyses still to
+    come (bulk ``GET /calls?updated_since``), placing nothing. Refused while another dialer
+    process dispatches the account: that process follows them itself."""
+    campaign, plan = plan_for(record)
+    with ledger.account_lease(connection.account) as held:
+        if not held:
+            raise ConfigError(
+                f"campaign {record.name!r}: a dialer process is running its account now and "
+                "follows its calls itself; sync after it ends"
+            )
+        rate = campaign.account.requests_per_minute or campaign.pacing.requests_per_minute
+        async with open_client(connection, requests_per_minute=rate) as client:
+            dispatcher = Dispatcher(
+                ledger=ledger,
+                client=client,
+                plan=plan,
+                clock=connection.clock,
+                keeper=DncKeeper(
+                    index=dnc_index(ledger, campaign, account=connection.account),
+                    fetched_at=None,
+                    max_age=plan.dnc_max_age,
+                    clock=connection.clock,
+                ),
+                options=replace(options, follow_only=True),
+                on_progress=on_progress,
+            )
+            return await dispatcher.run()
+
+
 def _keeper(
     ledger: Ledger,
     client: YapprClient,

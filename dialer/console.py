@@ -174,13 +174,23 @@ def ending_message(result: RunResult, name: str) -> str:
     """The one line that says how a run ended and what to do next."""
     unknown = result.counts.get(LeadStatus.UNKNOWN.value, 0)
     hint = (
-        f" {unknown} lead(s) are unknown: `dialer resume {name} --redial-unknown` resends "
-        "them under their original keys."
+        f" {unknown} lead(s) are unknown (the API could not tell whether they were called): "
+        f"`dialer resume {name} --redial-unknown` calls them again."
         if unknown
         else ""
     )
+    if result.analyses_pending:
+        hint += (
+            f" {result.analyses_pending} call analyses are not in yet: "
+            f"`dialer sync {name}` fetches them later."
+        )
     if result.ending == "finished":
         return f"Campaign {name!r} finished.{hint}"
+    if result.ending == "paused":
+        return (
+            f"Campaign {name!r} is paused; its calls in flight ended. "
+            f"`dialer resume {name}` dials again."
+        )
     if result.ending == "waiting":
         when = _when(result.next_due)
         return (

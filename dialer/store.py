@@ -674,6 +674,14 @@ class Ledger:
         rows = self.db.execute_returning_dicts(sql, [name, *sorted(OPEN)])
         return [_attempt_record(r) for r in rows]
 
+    def awaiting_analysis_count(self, name: str) -> int:
+        """How many ended calls of the campaign still wait for their analysis."""
+        sql = (
+            "SELECT count(*) FROM attempts WHERE campaign = ? AND analysis_status = 'pending'"
+            " AND outcome IS NOT NULL"
+        )
+        return int(self.db.execute(sql, [name]).fetchone()[0])
+
     def attempt(self, attempt_id: str) -> AttemptRecord:
         """One attempt (with its lead's status and zones)."""
         sql = (

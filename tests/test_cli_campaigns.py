@@ -129,3 +129,25 @@ def test_pacing_beyond_reason_is_refused(workdir: Path) -> None:
     result = _dialer("validate", str(path), "--sandbox", "--db", "l.db")
     assert result.exit_code == 1
     assert "max_live_calls" in result.output
+
+
+def test_transcripts_are_kept_only_when_asked_and_sync_places_nothing(workdir: Path) -> None:
+    run = ("run", "campaigns/demo.toml", "--sandbox", "--time-scale", "2000", "--db", "l.db")
+    assert _dialer(*run, "--with-transcripts", "--analysis-wait", "10m").exit_code == 0
+    plain = ("run", "campaigns/demo.toml", "--sandbox", "--time-scale", "2000", "--db", "p.db")
+    assert _dialer(*plain, "--analysis-wait", "10m").exit_code == 0
+    import sqlite3
+
+    with sqlite3.connect("l.db") as kept, sqlite3.connect("p.db") as left:
+        talked = "FROM attempts WHERE analysis_status = 'done' AND outcome = 'completed'"
+        assert kept.execute(f"SELECT count(*) {talked} AND transcript IS NULL").fetchone()[0] == 0
+        assert (
+            left.execute("SELECT count(*) FROM attempts WHERE transcript IS NOT NULL").fetchone()[0]
+            == 0
+        )
+        before = kept.execute("SELECT count(*) FROM attempts").fetchone()[0]
+    synced = _dialer("sync", "demo", "--sandbox", "--db", "l.db", "--analysis-wait", "1s")
+    assert synced.exit_code == 0, synced.output
+    assert "Synced 'demo'" in synced.output
+    with sqlite3.connect("l.db") as kept:
+        assert kept.execute("SELECT count(*) FROM attempts").fetchone()[0] == before

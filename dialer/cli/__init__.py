@@ -8,7 +8,17 @@ and ``server``; ``output`` says what goes to stdout (the result) and to stderr (
 from __future__ import annotations
 
 from dialer.cli.app import cli
-from dialer.cli.campaigns import pause, report, resume, retry, run, status, stop, validate
+from dialer.cli.campaigns import (
+    pause,
+    report,
+    resume,
+    retry,
+    run,
+    status,
+    stop,
+    sync,
+    validate,
+)
 from dialer.cli.dnc import dnc
 from dialer.cli.failures import EXIT_INTERRUPTED
 from dialer.cli.samples import demo, init
@@ -22,6 +32,7 @@ for _command in (
     resume,
     pause,
     stop,
+    sync,
     status,
     report,
     retry,

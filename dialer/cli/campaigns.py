@@ -16,6 +16,7 @@ from dialer.cli.failures import ENDING_EXIT
 from dialer.cli.options import (
     API_EPILOG,
     FILE,
+    analysis_wait_option,
     db_option,
     encoding_option,
     json_option,
@@ -27,6 +28,7 @@ from dialer.cli.options import (
     sync_option,
     time_scale_option,
     to_duration,
+    transcripts_option,
 )
 from dialer.cli.output import Output, pass_output
 from dialer.console import (
@@ -110,6 +112,8 @@ def validate(
 @sandbox_option
 @time_scale_option
 @start_at_option
+@analysis_wait_option
+@transcripts_option
 @click.option(
     "--yes",
     "-y",
@@ -132,6 +136,8 @@ def run(
     sandbox: bool,
     time_scale: float,
     start_at: datetime | None,
+    analysis_wait: timedelta,
+    with_transcripts: bool,
     yes: bool,
     encoding: str | None,
     as_json: bool,
@@ -144,7 +150,12 @@ def run(
     """
     if len(campaign_files) > 1 and (leads or encoding):
         raise click.UsageError("--leads and --encoding go with one campaign file at a time")
-    options = RunOptions(max_wait=max_wait, sync_interval=sync_interval)
+    options = RunOptions(
+        max_wait=max_wait,
+        sync_interval=sync_interval,
+        analysis_wait=analysis_wait,
+        with_transcripts=with_transcripts,
+    )
     with Ledger(db_path) as ledger:
         with output.progress() as view:  # closed before the result is printed
             hooks = run_hooks(output, view, ask=not yes)
@@ -180,6 +191,8 @@ def run(
 @sandbox_option
 @time_scale_option
 @start_at_option
+@analysis_wait_option
+@transcripts_option
 @json_option
 @pass_output
 @click.pass_context
@@ -194,6 +207,8 @@ def resume(
     sandbox: bool,
     time_scale: float,
     start_at: datetime | None,
+    analysis_wait: timedelta,
+    with_transcripts: bool,
     as_json: bool,
 ) -> None:
     """Continue a campaign exactly where it stopped.
@@ -201,7 +216,11 @@ def resume(
     A paused campaign dials again. With another dialer process already dispatching its
     account, that process picks it up and this one follows it to its end."""
     options = RunOptions(
-        max_wait=max_wait, sync_interval=sync_interval, redial_unknown=redial_unknown
+        max_wait=max_wait,
+        sync_interval=sync_interval,
+        redial_unknown=redial_unknown,
+        analysis_wait=analysis_wait,
+        with_transcripts=with_transcripts,
     )
     with Ledger(db_path) as ledger:
         if start_at is not None:
@@ -308,6 +327,55 @@ def status(output: Output, name: str | None, db_path: Path, as_json: bool) -> No
         f"next opening: {next_due}{reason}"
     )
     output.show(reports.summary_table(report["summary"]))
+
+
+@click.command(epilog=API_EPILOG)
+@click.argument("name")
+@db_option
+@sandbox_option
+@time_scale_option
+@analysis_wait_option
+@transcripts_option
+@json_option
+@pass_output
+@click.pass_context
+def sync(
+    ctx: click.Context,
+    output: Output,
+    name: str,
+    db_path: Path,
+    sandbox: bool,
+    time_scale: float,
+    analysis_wait: timedelta,
+    with_transcripts: bool,
+    as_json: bool,
+) -> None:
+    """Fetch what calls learned since the run ended, placing no call.
+
+    Follows the campaign's calls still open and the analyses still to come (disposition,
+    summary, extracted data, cost) in bulk, waiting at most --analysis-wait for the rest."""
+    options = RunOptions(analysis_wait=analysis_wait, with_transcripts=with_transcripts)
+    with Ledger(db_path) as ledger:
+        record = ops.find_campaign(ledger, name)
+        result = asyncio.run(
+            runner.using(
+                sandbox_spec(sandbox, time_scale),
+                lambda connection: ops.sync_campaign(
+                    record, ledger=ledger, connection=connection, options=options
+                ),
+            )
+        )
+        waiting = ledger.awaiting_analysis_count(name)
+    if as_json:
+        output.json({"campaign": name, "counts": result.counts, "analyses_pending": waiting})
+        return
+    output.show(counts_table(f"campaign {name}", result.counts))
+    output.say(
+        f"Synced {name!r}: {waiting} call analyses still pending."
+        if waiting
+        else f"Synced {name!r}: every call's analysis is in."
+    )
+    ctx.exit(0)
 
 
 @click.command()

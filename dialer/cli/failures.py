@@ -34,6 +34,7 @@ NEXT_STEP: tuple[tuple[type[DialerError], str], ...] = (
 #: How each ending of a run exits.
 ENDING_EXIT = {
     "finished": EXIT_OK,
+    "paused": EXIT_INTERRUPTED,  # a person paused it: resumable, like an interruption
     "waiting": EXIT_OK,
     "interrupted": EXIT_INTERRUPTED,
     "stopped": EXIT_API_STOP,

@@ -122,3 +122,19 @@ start_at_option = click.option(
     callback=to_instant,
     help="Place nothing before this instant (ISO date-time; without an offset it is UTC).",
 )
+
+
+analysis_wait_option = click.option(
+    "--analysis-wait",
+    metavar="DURATION",
+    callback=to_duration,
+    default="3m",
+    show_default=True,
+    help="With nothing else to do, wait this long for the last calls' analyses (what the AI "
+    "learned); `dialer sync` fetches the rest later.",
+)
+transcripts_option = click.option(
+    "--with-transcripts",
+    is_flag=True,
+    help="Also store each call's transcript in the ledger (large and personal: off by default).",
+)

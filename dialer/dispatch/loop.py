@@ -118,7 +118,7 @@ class Dispatcher:
             )
         )
         self.wants_lines = False  # leads are due and wait for a line (for the pool's shares)
-        self._paused = False
+        self._paused = options.follow_only  # ``dialer sync``: follows, never places a call
         self._cancelled = False
         self._order = 0.0  # this campaign's place in the account's line of calls
         self.follower = Follower(self.ctx)
@@ -178,7 +178,8 @@ class Dispatcher:
     async def run(self) -> RunResult:
         """Dispatch until finished, waiting, interrupted or stopped by the API."""
         ctx = self.ctx
-        ctx.ledger.set_campaign_state(self.plan.name, CampaignState.RUNNING, now=ctx.now())
+        if not ctx.options.follow_only:
+            ctx.ledger.set_campaign_state(self.plan.name, CampaignState.RUNNING, now=ctx.now())
         record = ctx.ledger.campaign(self.plan.name)
         if record is not None and record.started_at:
             self._started_at = parse_instant(record.started_at)
@@ -240,7 +241,10 @@ class Dispatcher:
             if self._stopping:
                 return Ending.INTERRUPTED
             if self._paused and not self._posts and not self._followed():
-                return Ending.FINISHED if self._cancelled else Ending.PAUSED
+                if not self.ctx.options.follow_only:
+                    return Ending.FINISHED if self._cancelled else Ending.PAUSED
+                if not self.ctx.book.awaited or self._waited_enough(self.ctx.now()):
+                    return Ending.FINISHED  # ``dialer sync``: nothing left to wait for
             await self._fill_lines()
             self._progress()
             ending, wait = self._what_next()
@@ -583,7 +587,9 @@ class Dispatcher:
         self.wants_lines = False
         now = ctx.now()
         reason = str(ctx.stop_error) if ctx.stop_error else None
-        ctx.ledger.set_campaign_state(self.plan.name, _ENDING_STATE[ending], now=now, reason=reason)
+        if not ctx.options.follow_only:  # a sync leaves the campaign where it stood
+            state = _ENDING_STATE[ending]
+            ctx.ledger.set_campaign_state(self.plan.name, state, now=now, reason=reason)
         self._progress(force=True)
         return RunResult(
             ending=ending,

@@ -81,7 +81,8 @@ class RunOptions:
     resend_delay: float = 60.0  # clock seconds before resending after the retries ran out
     max_wait: timedelta = timedelta(minutes=15)  # wait this long for the next due lead
     redial_unknown: bool = False
-    with_transcripts: bool = False
+    with_transcripts: bool = False  # store each call's transcript (large, personal)
+    follow_only: bool = False  # place nothing: follow calls and analyses (``dialer sync``)
     progress_interval: float = 2.0  # wall seconds between progress callbacks (a GROUP BY)
     control_interval: float = 2.0  # clock seconds between looks for pause/stop/new campaigns
     seed: int | None = None
