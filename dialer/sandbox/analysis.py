@@ -1,11 +1,11 @@
-"""What the post-call analysis of a talked call finds (docs/api.md §5), fixed for (seed, call id).
+"""What the post-call analysis of a talked call finds (docs/api.md §5), fixed for (seed, dial).
 
 The world decides *when* (60–120 s after the call ends, or never for a stuck one); this module
 decides *what*: a disposition, a summary, ``extracted_data`` (every configured field is a key;
 null = not said) and a transcript when it is ``done``; a reason when it is ``skipped`` or
 ``failed`` (then the platform labels it "Unclassified"); None when it is stuck (``pending``
-for ever). Every draw hashes the seed and the call id, so a call's analysis does not depend on
-which other calls ran before it.
+for ever). Every draw hashes the seed and the dial (number and how many dials of it came
+before), so a call's analysis does not depend on the order calls were placed in.
 """
 
 from __future__ import annotations
@@ -60,12 +60,12 @@ _FINE = Analysis("done")
 
 
 def analyse_call(
-    scenario: Scenario, seed: int, call_id: str, outcome: str, talk: float
+    scenario: Scenario, seed: int, dial: str, outcome: str, talk: float
 ) -> Analysis | None:
     """The analysis of one talked call; None when it stays pending for ever (stuck)."""
 
     def draw(salt: str) -> float:
-        return unit(seed, "analysis", call_id, salt)
+        return unit(seed, "analysis", dial, salt)
 
     if talk < SHORTEST_ANALYSED_SECONDS:
         return Analysis("skipped", "call_too_short")

@@ -281,7 +281,7 @@ class World:
         ring = scenario.pick(scenario.ring_seconds, seed, "ring", to, nth)
         if outcome not in lifecycle.CONNECTED_OUTCOMES:
             ends = scenario.no_answer_seconds if outcome == "no_answer" else ring
-            self.scheduler.after(ends, lambda: self._end(call_id, outcome, 0.0))
+            self.scheduler.after(ends, lambda: self._end(call_id, outcome, 0.0, f"{to}#{nth}"))
             return
         talk = scenario.pick(scenario.talk_seconds, seed, "talk", to, nth)
         if outcome == "voicemail":
@@ -289,16 +289,19 @@ class World:
         elif outcome == "hung_up":
             talk = scenario.pick(HUNG_UP_SECONDS, seed, "talk", to, nth)
         self.scheduler.after(ring, lambda: self._answer(call_id))
-        self.scheduler.after(ring + talk, lambda: self._end(call_id, outcome, talk))
+        key = f"{to}#{nth}"
+        self.scheduler.after(ring + talk, lambda: self._end(call_id, outcome, talk, key))
 
     def _answer(self, call_id: str) -> None:
         """The callee picked up."""
         with self.calls.changing(call_id) as call:
             lifecycle.answer(call, self.clock.now())
 
-    def _end(self, call_id: str, outcome: str, talk: float) -> None:
+    def _end(self, call_id: str, outcome: str, talk: float, key: str) -> None:
         """The call is over: write its ending, free the line; a talked call's cost and
-        analysis settle later (the analysis never, when the scenario makes it stuck)."""
+        analysis settle later (the analysis never, when the scenario makes it stuck). ``key``
+        names the dial (number and how many before it), so what follows is fixed for the seed
+        whatever order the calls were placed in."""
         with self.calls.changing(call_id) as call:
             lifecycle.finish(
                 call, outcome, talk, self.clock.now(), failure_code=self.scenario.failure_code
@@ -306,11 +309,11 @@ class World:
         self.live -= 1
         if outcome in lifecycle.CONNECTED_OUTCOMES:
             seed, scenario = self.config.seed, self.scenario
-            settle = scenario.pick(scenario.cost_settle_seconds, seed, "cost", call_id)
+            settle = scenario.pick(scenario.cost_settle_seconds, seed, "cost", key)
             self.scheduler.after(settle, lambda: self._charge(call_id, lifecycle.cost_cents(talk)))
-            result = analyse_call(scenario, seed, call_id, outcome, talk)
+            result = analyse_call(scenario, seed, key, outcome, talk)
             if result is not None:
-                delay = scenario.pick(scenario.analysis_seconds, seed, "analysis", call_id)
+                delay = scenario.pick(scenario.analysis_seconds, seed, "analysis", key)
                 self.scheduler.after(delay, lambda: self._analyse(call_id, result))
         self.drain()
 
