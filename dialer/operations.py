@@ -79,16 +79,18 @@ def recycle(
     """Put finished leads with these outcomes, or whose last call got one of these
     dispositions (any case), back in line, due ``now + after``.
 
-    Held back: numbers now on a cached DNC list (any account the ledger knows, this agent or
-    global, not expired) or a suppression file, numbers another campaign called within the
-    cool-down, leads whose last call was dispositioned "Do Not Call", and leads whose last
-    call's analysis is still pending (it may yet say "Do Not Call").
+    Held back: numbers now on the campaign account's cached DNC list (this agent or global,
+    not expired; every account the ledger knows for a campaign that never ran) or a
+    suppression file, numbers that opted out on any campaign, numbers another campaign called
+    within the cool-down, leads whose last call was dispositioned "Do Not Call", and leads
+    whose last call's analysis is still pending (it may yet say "Do Not Call").
     """
     record = find_campaign(ledger, name)
     campaign, _ = plan_for(record)
     wanted = list(statuses)  # naming ``exhausted`` matches every exhausted lead by status
     candidates = ledger.recycle_candidates(name, wanted, dispositions)
-    reasons = _held_back(ledger, campaign, candidates, now=now)
+    accounts = [record.account] if record.account else ledger.dnc_accounts()
+    reasons = _held_back(ledger, campaign, candidates, accounts=accounts, now=now)
     unmatched, seen = _unmatched(ledger, name, dispositions)
     due = now + after
     moved = ledger.recycle(
@@ -112,12 +114,18 @@ def _unmatched(
 
 
 def _held_back(
-    ledger: Ledger, campaign: Campaign, candidates: list[dict[str, object]], *, now: datetime
+    ledger: Ledger,
+    campaign: Campaign,
+    candidates: list[dict[str, object]],
+    *,
+    accounts: Sequence[str],
+    now: datetime,
 ) -> dict[int, str]:
     """Lead id -> why it must not be called again, for the candidates that must not."""
-    indexes = [dnc_index(ledger, campaign, account=a) for a in ledger.dnc_accounts()]
+    indexes = [dnc_index(ledger, campaign, account=a) for a in accounts]
     if not indexes:
         indexes = [dnc_index(ledger, campaign, account="")]  # suppression files only
+    opted_out = set(ledger.opted_out_numbers())
     recent: dict[str, str] = {}
     if campaign.dedupe.cooldown_days:
         since = now - timedelta(days=campaign.dedupe.cooldown_days)
@@ -125,7 +133,7 @@ def _held_back(
     held: dict[int, str] = {}
     for lead in candidates:
         phone, lead_id = str(lead["phone"]), int(str(lead["id"]))
-        if str(lead["disposition"] or "").strip().casefold() == OPT_OUT:
+        if str(lead["disposition"] or "").strip().casefold() == OPT_OUT or phone in opted_out:
             held[lead_id] = "asked not to be called"
         elif lead.get("analysis_status") == "pending":
             # The analysis may yet say "Do Not Call": never call back before it is in.

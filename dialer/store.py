@@ -771,21 +771,22 @@ class Ledger:
         return list(self.db.query("SELECT * FROM leads WHERE campaign = ? ORDER BY row", [name]))
 
     def claimed_elsewhere(
-        self, phone: str, *, exclude: str, since: datetime
+        self, phone: str, *, exclude: str, since: datetime, started: datetime
     ) -> tuple[str, str] | None:
         """(campaign, started_at) of an attempt another campaign made on ``phone`` that may
-        have dialled it: one since ``since``, or one of a campaign not finished yet (two
-        running campaigns never both call a number; ``dialer stop`` finishes one a person
-        gave up on). None when there is none. An attempt whose answer is unknown counts: it
-        may have rung."""
+        have dialled it: one since ``since``, or one of a campaign that ran while ours did (it
+        is not finished, or finished after ours ``started``): two campaigns running together
+        never both call a number (``dialer stop`` finishes one a person gave up on). None when
+        there is none. An attempt whose answer is unknown counts: it may have rung."""
         sql = (
             "SELECT a.campaign, a.started_at FROM attempts a JOIN campaigns c"
             " ON c.name = a.campaign WHERE a.phone = ? AND a.campaign != ?"
             " AND (a.shape IS NULL OR a.shape NOT IN ('rejected', 'stopped', 'not_sent'))"
-            " AND (a.started_at >= ? OR c.state != 'finished')"
+            " AND (a.started_at >= ? OR c.state != 'finished' OR c.updated_at >= ?)"
             " ORDER BY a.started_at LIMIT 1"
         )
-        row = self.db.execute(sql, [phone, exclude, isoformat(since)]).fetchone()
+        args = [phone, exclude, isoformat(since), isoformat(started)]
+        row = self.db.execute(sql, args).fetchone()
         return (str(row[0]), str(row[1])) if row else None
 
     def cancel_unclaimed(self, name: str, *, reason: str, now: datetime) -> int:

@@ -13,16 +13,18 @@ import os
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from dialer.clock import ManualClock
+from dialer.clock import ManualClock, parse_instant
 from dialer.sandbox import AGENT_ID, Sandbox
 from dialer.sandbox.http import ApiRequest
-from dialer.sim import PromiseBroken, SimResult, generate, simulate
+from dialer.sim import PromiseBroken, SimResult, Simulation, generate, simulate
 from dialer.sim.monitor import Monitor
 from dialer.sim.named import NAMED
 from dialer.sim.scenario import SimScenario
+from dialer.store import Ledger
 from dialer.window import CallingWindow
 
 from .figures import record
@@ -154,3 +156,72 @@ def test_the_monitor_catches_a_second_key_for_one_attempt_allowed() -> None:
     monitor._count_attempt(_post("+972531234567", "k2"))
     with pytest.raises(PromiseBroken, match="got 2 attempts"):
         monitor.step()
+
+
+# -- several campaigns on one account ----------------------------------------------------------
+
+
+def _world(name: str, folder: Path) -> Simulation:
+    simulation = Simulation(NAMED[name](), folder)
+    simulation.run()
+    return simulation
+
+
+def test_two_terminals_share_the_account_and_both_finish(tmp_path: Path) -> None:
+    """The issue's two-terminal run: each campaign file claims the account's whole limits;
+    together they never queue a call at the platform, never cause a 429, call nobody twice
+    (the monitor checks each of these on every step), and both finish."""
+    simulation = _world("two-terminals", tmp_path)
+    assert simulation.result.states == {"sim": "finished", "second": "finished"}
+    assert simulation.result.statuses == Counter({"completed": 80})
+    assert (simulation.monitor.queued, simulation.monitor.rate_limited) == (0, 0)
+    assert max(Counter(simulation.sandbox.carrier_legs).values()) == 1
+
+
+def test_weights_split_the_lines_while_both_campaigns_want_them(tmp_path: Path) -> None:
+    simulation = _world("weights-split-the-lines", tmp_path)
+    start = NAMED["weights-split-the-lines"]().start.timestamp()
+    assert _live_per_campaign(simulation, at=start + 120) == {"sim": 6, "light": 2}  # 3 : 1
+    assert _live_per_campaign(simulation, at=simulation.clock.time()) == {}  # all ended
+
+
+def test_a_paused_campaign_places_nothing_until_resumed(tmp_path: Path) -> None:
+    simulation = _world("pause-and-resume", tmp_path)
+    start = NAMED["pause-and-resume"]().start.timestamp()
+    quiet = [t - start for t, c in simulation.monitor.posted if c == "second"]
+    assert not [t for t in quiet if 310 < t < 1500]  # within seconds of the pause, until resume
+    assert simulation.result.states == {"sim": "finished", "second": "finished"}
+    assert simulation.result.statuses == Counter({"completed": 40})
+
+
+def test_a_stopped_campaign_cancels_what_it_had_not_called(tmp_path: Path) -> None:
+    simulation = _world("stop-mid-run", tmp_path)
+    start = NAMED["stop-mid-run"]().start.timestamp()
+    after = [t - start for t, c in simulation.monitor.posted if c == "second" and t - start > 310]
+    assert after == []
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        second = Counter(lead["status"] for lead in ledger.leads_of("second"))
+        reasons = {
+            lead["reason"] for lead in ledger.leads_of("second") if lead["status"] == "cancelled"
+        }
+    assert second["cancelled"] > 0 and second["completed"] > 0
+    assert sum(second.values()) == 20
+    assert all(reason.startswith("not called: the campaign was stopped") for reason in reasons)
+
+
+def test_kills_while_two_campaigns_share_numbers_call_each_number_once(tmp_path: Path) -> None:
+    simulation = _world("crash-while-sharing", tmp_path)
+    assert simulation.result.crashes == 4
+    assert simulation.result.statuses["duplicate"] == 5  # the shared numbers, in the second
+    assert max(Counter(simulation.sandbox.carrier_legs).values()) == 1
+
+
+def _live_per_campaign(simulation: Simulation, *, at: float) -> dict[str, int]:
+    """Calls ringing or talking at clock time ``at``, per campaign (the sandbox's own rows)."""
+    live: Counter[str] = Counter()
+    for call in simulation.sandbox.calls.values():
+        created = parse_instant(call["created_at"]).timestamp()
+        ended = parse_instant(call["ended_at"]).timestamp() if call.get("ended_at") else None
+        if created <= at and (ended is None or ended > at):
+            live[str(call["metadata"].get("dialer_campaign"))] += 1
+    return dict(live)

@@ -117,7 +117,9 @@ class Dispatcher:
                 wants=lambda: self.wants_lines,
             )
         )
-        self.wants_lines = False  # leads are due and wait for a line (for the pool's shares)
+        # leads are due and wait for a line (for the pool's shares); until its first look,
+        # a campaign is taken to want its share, so the first to start does not take all
+        self.wants_lines = not options.follow_only
         self._paused = options.follow_only  # ``dialer sync``: follows, never places a call
         self._cancelled = False
         self._order = 0.0  # this campaign's place in the account's line of calls
@@ -348,7 +350,9 @@ class Dispatcher:
         since = self._started_at
         if self.plan.cooldown is not None:
             since = min(since, now - self.plan.cooldown)
-        found = self.ctx.ledger.claimed_elsewhere(lead.phone, exclude=self.plan.name, since=since)
+        found = self.ctx.ledger.claimed_elsewhere(
+            lead.phone, exclude=self.plan.name, since=since, started=self._started_at
+        )
         if found is None:
             return False
         other, when = found

@@ -73,6 +73,7 @@ class Monitor:
         self.rate_limited = 0
         self.violations: list[str] = []
         self.trace: list[str] = []  # every POST /calls and its answer, for a failing world
+        self.posted: list[tuple[float, str]] = []  # (clock time, campaign) of every POST
         self._limit_changed: float | None = None  # clock time of a lowered limit
         self._capacity_lowered = False
 
@@ -105,10 +106,12 @@ class Monitor:
 
     def _trace(self, request: ApiRequest, reply: ApiReply) -> None:
         at = self.sandbox.clock.now().isoformat(timespec="seconds")
-        to = json.loads(request.body).get("to")
+        body = json.loads(request.body)
+        campaign = body.get("metadata", {}).get("dialer_campaign")
         key = request.headers.get("Idempotency-Key", "")
         answer = "dropped" if reply.drop else str(reply.status)
-        self.trace.append(f"{at} POST {to} key={key[:8]} -> {answer}")
+        self.trace.append(f"{at} POST {body.get('to')} {campaign} key={key[:8]} -> {answer}")
+        self.posted.append((self.sandbox.clock.time(), str(campaign)))
 
     def _count_attempt(self, request: ApiRequest) -> None:
         """A POST that may have placed a call: its key counts as one attempt of its campaign

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from dialer.sim.scenario import Event, SimScenario
+from dialer.sim.scenario import Event, Other, SimScenario
 
 #: A quiet Monday in June, 09:58 in Jerusalem (06:58 UTC), two minutes before a window ends.
 _START = datetime(2026, 6, 1, 6, 58, tzinfo=UTC)
@@ -146,6 +146,72 @@ def after_hours_start() -> SimScenario:
     )
 
 
+def two_terminals() -> SimScenario:
+    """Two campaigns on one account, started a second apart from two terminals, each file
+    claiming the account's whole limits (10 lines, 300 requests/min): they share them."""
+    return _world(
+        "two-terminals",
+        40,
+        max_live_calls=10,
+        capacity=10,
+        requests_per_minute=300,
+        api_rate_limit=300,
+        others=(_other("second", 40, own_process=True, start_after=1.0, max_live_calls=10),),
+    )
+
+
+def weights_split_the_lines() -> SimScenario:
+    """Weights 3 and 1 on 8 lines: while both have leads due, 6 and 2."""
+    return _world(
+        "weights-split-the-lines",
+        30,
+        max_live_calls=8,
+        capacity=8,
+        talk_seconds=(240.0, 300.0),
+        others=(_other("light", 30, weight=1.0 / 3.0, max_live_calls=8),),
+    )
+
+
+def pause_and_resume() -> SimScenario:
+    """A person pauses the second campaign from another terminal, then resumes it."""
+    return _world(
+        "pause-and-resume",
+        20,
+        max_live_calls=2,
+        others=(_other("second", 20, own_process=True, max_live_calls=2),),
+        events=(Event(300.0, "pause", "second"), Event(1500.0, "resume", "second")),
+    )
+
+
+def stop_mid_run() -> SimScenario:
+    """A person stops the second campaign mid-run: its leads not yet called are cancelled."""
+    return _world(
+        "stop-mid-run",
+        20,
+        max_live_calls=2,
+        others=(_other("second", 20, own_process=True, max_live_calls=2),),
+        events=(Event(300.0, "stop", "second"),),
+        all_called=True,
+    )
+
+
+def crash_while_sharing() -> SimScenario:
+    """Kills while two campaigns share the account, some numbers in both."""
+    base = _world("crash-while-sharing", 15, max_live_calls=3, lost_answer_rate=0.1)
+    shared = base.phones[:5]
+    second = _other("second", 10, own_process=True, start_after=30.0, max_live_calls=2)
+    second = replace(
+        second, phones=second.phones + shared, zones=second.zones + ("Asia/Jerusalem",) * 5
+    )
+    return replace(base, others=(second,), crashes=(40, 120, 260, 420), all_called=False)
+
+
+def _other(name: str, count: int, **fields: object) -> Other:
+    """Another calm campaign in Jerusalem on the same account."""
+    phones = _phones(count, start=100_000 * (1 + len(name)))
+    return replace(Other(name, phones, ("Asia/Jerusalem",) * count), **fields)  # type: ignore[arg-type]
+
+
 _ALL_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 NAMED: dict[str, Callable[[], SimScenario]] = {
@@ -160,5 +226,10 @@ NAMED: dict[str, Callable[[], SimScenario]] = {
         only_429s_then_called,
         resend_waits_for_the_next_opening,
         after_hours_start,
+        two_terminals,
+        weights_split_the_lines,
+        pause_and_resume,
+        stop_mid_run,
+        crash_while_sharing,
     )
 }

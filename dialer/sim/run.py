@@ -57,6 +57,7 @@ class SimResult:
     steps: int = 0
     endings: list[str] = field(default_factory=list)
     virtual_seconds: float = 0.0
+    states: dict[str, str] = field(default_factory=dict)  # each campaign's state at the end
 
 
 class _Life:
@@ -150,8 +151,12 @@ class Simulation:
     def _expectations(self) -> None:
         """What a named world expects beyond the promises."""
         scenario, statuses = self.scenario, self.result.statuses
-        if scenario.must_finish and "finished" not in self.result.endings:
-            raise PromiseBroken(f"the campaign did not finish: {dict(statuses)}")
+        with Ledger(self.folder / "ledger.db") as ledger:
+            states = {name: ledger.campaign(name) for name in self.campaigns}
+        self.result.states = {n: r.state for n, r in states.items() if r is not None}
+        unfinished = [n for n, state in self.result.states.items() if state != "finished"]
+        if scenario.must_finish and unfinished:
+            raise PromiseBroken(f"not finished: {unfinished}; statuses {dict(statuses)}")
         if scenario.all_called:
             called = set(self.sandbox.carrier_legs)
             blocked = set(scenario.dnc_at_start)
