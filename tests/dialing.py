@@ -1,19 +1,36 @@
-"""Helpers for tests that run whole campaigns against the real sandbox on 127.0.0.1."""
+"""Helpers for tests that run whole campaigns against the real sandbox, into real SQLite files.
+
+Most run on virtual time (:class:`VirtualSandbox`, :func:`run_virtual_campaign`): the sandbox's
+real pipeline in this process, reached through its in-process transport, on a
+:class:`~dialer.clock.ManualClock` that jumps to the next timer whenever every task waits. An
+hour-long campaign then takes no wall time and goes the same way every run (seeded sandbox,
+seeded dispatcher). The same helpers (:func:`run_campaign`, :func:`connection`) also drive a
+sandbox served on 127.0.0.1, for the tests that need a socket.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dialer import campaign as ops
+from dialer.clock import ManualClock, run_virtual
 from dialer.dispatch import RunOptions, RunResult
-from dialer.sandbox import AGENT_ID, FROM_NUMBERS, Sandbox
+from dialer.sandbox import AGENT_ID, FROM_NUMBERS, Sandbox, SandboxConfig
 from dialer.store import Ledger
+
+T = TypeVar("T")
+
+#: Where virtual time starts unless a config says otherwise: a Monday, 09:00 UTC.
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+#: The seed of every dispatcher run on virtual time (retry jitter, attempt ids).
+SEED = 1
 
 
 def numbers(count: int, *, start: int = 0) -> list[str]:
@@ -67,8 +84,18 @@ requests_per_minute = {requests_per_minute}
 
 
 def connection(sandbox: Sandbox) -> ops.Connection:
-    """A connection to the sandbox sharing its clock."""
-    return ops.Connection(sandbox.base_url, sandbox.api_key, sandbox.clock, account="sandbox")
+    """A connection to the sandbox sharing its clock: over HTTP when it listens, else through
+    a fresh in-process transport (with seeded retry jitter)."""
+    if sandbox.listening:
+        return ops.Connection(sandbox.base_url, sandbox.api_key, sandbox.clock, account="sandbox")
+    return ops.Connection(
+        sandbox.base_url,
+        sandbox.api_key,
+        sandbox.clock,
+        account="sandbox",
+        transport=sandbox.transport(),
+        seed=SEED,
+    )
 
 
 @dataclass
@@ -95,7 +122,7 @@ async def run_campaign(
     name: str | None = None,
 ) -> Outcome:
     """Import (once) and dispatch a campaign through the library, as ``dialer run`` does."""
-    options = options or RunOptions(sync_interval=2.0, request_poll_interval=3.0)
+    options = options or RunOptions(sync_interval=2.0, request_poll_interval=3.0, seed=SEED)
     with Ledger(db) as ledger:
         conn = connection(sandbox)
         if name is None:
@@ -122,3 +149,78 @@ def max_overlap(intervals: Iterable[tuple[datetime, datetime]]) -> int:
         live += delta
         peak = max(peak, live)
     return peak
+
+
+class VirtualSandbox:
+    """The real sandbox in this process on a manual clock; :meth:`run` runs a test's
+    coroutine against it on virtual time. The sandbox stays readable after the run (its
+    calls, carrier legs and answer counts)."""
+
+    def __init__(
+        self,
+        config: SandboxConfig,
+        *,
+        start: datetime = START,
+        horizon: timedelta = timedelta(days=7),
+    ) -> None:
+        self.clock = ManualClock(config.start or start)
+        self.sandbox = Sandbox(config, clock=self.clock)
+        self.horizon = horizon
+        self._waits: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
+
+    def run(self, main: Callable[[Sandbox], Awaitable[T]]) -> T:
+        """``main(sandbox)`` to its end; fails if it is not done within ``horizon`` of
+        virtual time (a run that never ends spins through virtual time, it does not hang)."""
+        return run_virtual(self._bounded(main), self.clock, on_step=self._step)
+
+    async def until(self, check: Callable[[], bool]) -> None:
+        """Wait until ``check()`` holds: it is looked at between every two steps of the loop,
+        so the waiter runs before anything else happens (no polling, no sleep)."""
+        if check():
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waits.append((check, future))
+        await future
+
+    async def _bounded(self, main: Callable[[Sandbox], Awaitable[T]]) -> T:
+        await self.sandbox.start(listen=False)
+        deadline = asyncio.timeout(self.horizon.total_seconds())
+        try:
+            async with deadline:
+                return await main(self.sandbox)
+        except TimeoutError:
+            if deadline.expired():
+                raise AssertionError(f"not done after {self.horizon} of virtual time") from None
+            raise
+        finally:
+            await self.sandbox.stop()
+
+    def _step(self) -> None:
+        for wait in list(self._waits):
+            check, future = wait
+            if future.done() or check():
+                self._waits.remove(wait)
+                if not future.done():
+                    future.set_result(None)
+
+
+def run_virtual_campaign(
+    config: SandboxConfig,
+    toml: Path,
+    db: Path,
+    *,
+    options: RunOptions | None = None,
+    before: Callable[[Sandbox], object] | None = None,
+    start: datetime = START,
+) -> tuple[Outcome, Sandbox]:
+    """Import and dispatch a campaign (:func:`run_campaign`) against an in-process sandbox on
+    virtual time; ``before(sandbox)`` sets the world up first (DNC entries, keys ...).
+    Returns what the run left behind and the sandbox, to read what it saw."""
+    world = VirtualSandbox(config, start=start)
+
+    async def main(sandbox: Sandbox) -> Outcome:
+        if before is not None:
+            before(sandbox)
+        return await run_campaign(sandbox, toml, db, options=options)
+
+    return world.run(main), world.sandbox
