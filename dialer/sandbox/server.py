@@ -185,6 +185,11 @@ class Sandbox:
         return self.world.carrier_legs
 
     @property
+    def most_live(self) -> int:
+        """The most calls that were live at once on the company's lines."""
+        return self.world.most_live
+
+    @property
     def calls(self) -> Mapping[str, dict[str, Any]]:
         """Call id -> the call object as GET /calls/{id} returns it (read-only view)."""
         return MappingProxyType(self.world.calls.rows)

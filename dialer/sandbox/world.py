@@ -64,6 +64,7 @@ class World:
         self.calls = CallTable()
         self.carrier_legs: list[str] = []
         self.live = 0
+        self.most_live = 0  # the most calls live at once, for whoever watches
         self.waiting: deque[Waiting] = deque()
         self.balance_cents = config.balance_cents
         self.monthly_spend_cents = 0
@@ -269,6 +270,7 @@ class World:
         self.calls.add(call)
         self.carrier_legs.append(placement.to)
         self.live += 1
+        self.most_live = max(self.most_live, self.live)
         nth = self._dials[placement.to]
         self._dials[placement.to] += 1
         self._plan(call["id"], placement.to, nth)
