@@ -540,9 +540,7 @@ class Dispatcher:
             return None, self._until_a_line_may_free(now)
         busy = bool(self._posts) or bool(ctx.book.in_phase(Phase.LOOKUP, Phase.LIVE, Phase.HELD))
         free = self._free_lines()
-        next_due = ctx.ledger.next_due(self.plan.name)
-        resends = [o.due for o in ctx.book.in_phase(Phase.RESEND) if o.due is not None]
-        soonest = min([t for t in (next_due, *resends) if t is not None], default=None)
+        soonest = self._next_due()
         if soonest is not None and self.plan.start_at is not None:
             soonest = max(soonest, self.plan.start_at)
         self.wants_lines = soonest is not None and soonest <= now
@@ -598,12 +596,17 @@ class Dispatcher:
         return RunResult(
             ending=ending,
             counts=ctx.ledger.counts(self.plan.name),
-            next_due=ctx.ledger.next_due(self.plan.name),
+            next_due=self._next_due(),
             stop_error=ctx.stop_error,
             placed=self._placed,
             placing_seconds=max(0.0, self._last_answer - (self._first_claim or self._last_answer)),
             analyses_pending=len(ctx.book.awaited),
         )
+
+    def _next_due(self) -> datetime | None:
+        """When the campaign next has work: a waiting lead's time or a resend's."""
+        resends = [o.due for o in self.ctx.book.in_phase(Phase.RESEND) if o.due is not None]
+        return min(filter(None, (self.ctx.ledger.next_due(self.plan.name), *resends)), default=None)
 
     def _progress(self, *, force: bool = False) -> None:
         """Call the progress callback at most every ``progress_interval`` wall seconds."""
