@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from dialer import campaign as ops
 from dialer import operations
 from dialer.api.client import YapprClient
 from dialer.api.models import DncEntry
+from dialer.campaign.connection import Connection, open_client
+from dialer.campaign.dnccache import refresh_dnc
 from dialer.config import Pacing
 from dialer.errors import ConfigError
 from dialer.phones import supported_regions
@@ -24,11 +25,9 @@ from dialer.store import Ledger
 
 
 @asynccontextmanager
-async def _client(connection: ops.Connection) -> AsyncIterator[YapprClient]:
+async def _client(connection: Connection) -> AsyncIterator[YapprClient]:
     """A client with a campaign's default request budget."""
-    async with ops.open_client(
-        connection, requests_per_minute=Pacing().requests_per_minute
-    ) as client:
+    async with open_client(connection, requests_per_minute=Pacing().requests_per_minute) as client:
         yield client
 
 
@@ -40,16 +39,16 @@ def checked_region(region: str) -> str:
     return code
 
 
-async def list_entries(connection: ops.Connection) -> list[DncEntry]:
+async def list_entries(connection: Connection) -> list[DncEntry]:
     """Every entry on the company list, as the API returns them."""
     async with _client(connection) as client:
         return list(await client.list_dnc())
 
 
-async def sync(ledger: Ledger, connection: ops.Connection) -> int:
+async def sync(ledger: Ledger, connection: Connection) -> int:
     """Refresh the ledger's cached copy now; the number of entries."""
     async with _client(connection) as client:
-        return await ops.refresh_dnc(
+        return await refresh_dnc(
             ledger, client, account=connection.account, now=connection.clock.now()
         )
 
@@ -65,9 +64,7 @@ class Addition:
     agents: Sequence[str] = ()
 
 
-async def add(
-    ledger: Ledger, connection: ops.Connection, addition: Addition
-) -> tuple[DncEntry, bool]:
+async def add(ledger: Ledger, connection: Connection, addition: Addition) -> tuple[DncEntry, bool]:
     """Put a number on the list; the entry, and False if it was on it already (unchanged)."""
     now = connection.clock.now()
     phone = operations.dnc_number(addition.number, region=checked_region(addition.region))
@@ -76,13 +73,13 @@ async def add(
         entry, created = await client.add_dnc(
             phone, reason=addition.reason, expires_at=until, agent_ids=tuple(addition.agents)
         )
-        await ops.refresh_dnc(ledger, client, account=connection.account, now=now)
+        await refresh_dnc(ledger, client, account=connection.account, now=now)
     return entry, created
 
 
 async def remove(
     ledger: Ledger,
-    connection: ops.Connection,
+    connection: Connection,
     target: str,
     *,
     region: str = "IL",
@@ -100,7 +97,5 @@ async def remove(
         if confirm is not None and not confirm(entry):
             raise Declined(f"not confirmed: {entry.phone_number} stays on the do-not-call list")
         await client.delete_dnc(entry.id)
-        await ops.refresh_dnc(
-            ledger, client, account=connection.account, now=connection.clock.now()
-        )
+        await refresh_dnc(ledger, client, account=connection.account, now=connection.clock.now())
     return entry

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from dialer.api.client import YapprClient
 from dialer.api.models import Billing
-from dialer.campaign import Connection, open_client
+from dialer.campaign.connection import Connection, open_client
 from dialer.config import Campaign, load_campaign
 from dialer.errors import ApiError, AuthError
 from dialer.reports import dollars

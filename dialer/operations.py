@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from dialer.api.client import YapprClient
 from dialer.api.models import DncEntry
-from dialer.campaign import dispatched_now, dnc_index, find_campaign, plan_for
+from dialer.campaign.dispatching import plan_for
+from dialer.campaign.dnccache import dnc_index
+from dialer.campaign.overview import dispatched_now, find_campaign
 from dialer.config import Campaign
 from dialer.errors import ConfigError, NotFound
 from dialer.models import CALL_OUTCOMES, LeadStatus

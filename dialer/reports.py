@@ -44,7 +44,7 @@ from typing import IO, Any
 import pandas as pd
 from rich.table import Table
 
-from dialer.campaign import find_campaign
+from dialer.campaign.overview import find_campaign
 from dialer.clock import isoformat
 from dialer.errors import ConfigError, InputError
 from dialer.store import CampaignRecord, Ledger, Tally

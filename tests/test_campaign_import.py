@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dialer import campaign as ops
+from dialer.campaign import intake
 from dialer.config import load_campaign
 from dialer.dnc import DncIndex
 from dialer.store import Ledger
@@ -27,7 +28,7 @@ def test_a_sheet_imported_in_chunks_lands_row_for_row(
     campaign = load_campaign(toml)
     stored = {}
     for chunk in (3, 10_000):
-        monkeypatch.setattr(ops, "IMPORT_CHUNK", chunk)
+        monkeypatch.setattr(intake, "IMPORT_CHUNK", chunk)
         with Ledger(tmp_path / f"chunk-{chunk}.db") as ledger:
             frame = ops.classify_campaign(
                 campaign, ledger=ledger, index=DncIndex([]), now=NOW, leads=None
