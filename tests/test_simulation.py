@@ -73,9 +73,11 @@ def test_seeded_worlds_keep_every_promise() -> None:
 
 
 #: Seeds outside the ``make test`` range that once broke a promise or never ended, kept as
-#: regression worlds. 11212: a run that ended waiting on resends only (their due lives with the
-#: open attempts, not in the leads' times) said no next time, so nobody came back for them.
-FOUND_BUGS = (11212,)
+#: regression worlds. 11212 and 13728: a run that ended waiting on resends only (their due
+#: lives with the open attempts, not in the leads' times) said no next time, so nobody came
+#: back for them. 3639: killed while paused with a call live, nobody followed the call (now
+#: `dialer status` says to run `dialer sync`, and the world's person does).
+FOUND_BUGS = (3639, 11212, 13728)
 
 
 @pytest.mark.parametrize("seed", FOUND_BUGS)

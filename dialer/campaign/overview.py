@@ -95,12 +95,14 @@ def campaign_status(ledger: Ledger, name: str) -> dict[str, Any]:
     next_due = ledger.next_due(name)
     if campaign.start_at is not None and next_due is not None:
         next_due = max(next_due, campaign.start_at)
+    state, live = _shown_state(ledger, record, campaign), ledger.in_flight(name)
     return {
         "name": name,
-        "state": _shown_state(ledger, record, campaign),
+        "state": state,
         "state_reason": record.state_reason,
+        "next_step": _next_step(name, state, live, ledger, record),
         "counts": ledger.counts(name),
-        "live_calls": ledger.in_flight(name),
+        "live_calls": live,
         "weight": campaign.pacing.weight,
         "share": _share(ledger, record, campaign.pacing.weight),
         "start_at": campaign.start_at.isoformat() if campaign.start_at else None,
@@ -122,6 +124,18 @@ def _shown_state(ledger: Ledger, record: CampaignRecord, campaign: Campaign) -> 
         return "interrupted"  # its process was killed: `dialer resume` continues it
     started = campaign.start_at is None or campaign.start_at <= datetime.now(UTC)
     return record.state if started or running else "scheduled"
+
+
+def _next_step(
+    name: str, state: str, live: int, ledger: Ledger, record: CampaignRecord
+) -> str | None:
+    """What a person should run next, when the campaign waits on them."""
+    if state == "interrupted":
+        return f"dialer resume {name}"
+    if state in {"paused", "stopping"} and live and not dispatched_now(ledger, record.account):
+        # its process ended (or was killed) with calls in flight: nobody follows them
+        return f"dialer sync {name} (follows its {live} calls in flight)"
+    return None
 
 
 def dispatched_now(ledger: Ledger, account: str | None) -> bool:

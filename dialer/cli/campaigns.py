@@ -321,6 +321,7 @@ def status(output: Output, name: str | None, db_path: Path, as_json: bool) -> No
     report = found[0]
     output.show(counts_table(f"campaign {report['name']} ({report['state']})", report["counts"]))
     reason = f" · {report['state_reason']}" if report["state_reason"] else ""
+    reason += f" · next: {report['next_step']}" if report["next_step"] else ""
     next_due = report["next_due"] or "none"
     output.say(
         f"live calls: {report['live_calls']} · share: {report['share']:.0%} · "

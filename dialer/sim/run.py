@@ -28,14 +28,14 @@ from dialer import operations
 from dialer.clock import ManualClock, ShiftedClock, run_virtual
 from dialer.config import Campaign
 from dialer.dispatch import Ending, RunOptions, RunResult
-from dialer.errors import DncStaleError
+from dialer.errors import ConfigError, DncStaleError
 from dialer.sandbox import AGENT_ID, FROM_NUMBERS, CallWindow, Faults, Sandbox, SandboxConfig
 from dialer.sandbox import Scenario as CallScenario
 from dialer.sandbox.inprocess import InProcessTransport
 from dialer.sandbox.server import IN_PROCESS_URL
 from dialer.sim.monitor import Monitor, PromiseBroken
 from dialer.sim.scenario import Event, Other, SimScenario
-from dialer.store import Ledger
+from dialer.store import CampaignRecord, Ledger
 from dialer.window import CallingWindow
 
 NAME = "sim"
@@ -105,6 +105,7 @@ class Simulation:
         self._crashes = list(scenario.crashes)
         self._lives_now: dict[int, _Life] = {}
         self._steps = 0
+        self._unfollowed: set[int] = set()  # terminals whose last run was killed
 
     def run(self) -> SimResult:
         """Run the world to its end (raises :class:`PromiseBroken` on a broken promise)."""
@@ -173,6 +174,11 @@ class Simulation:
             if runnable is None:
                 return  # every campaign of this terminal is finished
             if not runnable:
+                if process.index in self._unfollowed:
+                    # paused, and a crash left its calls unfollowed: the person who sees
+                    # that in `dialer status` runs `dialer sync`
+                    self.result.lives += 1
+                    await self._one_life(process, self._paused(process.names), follow=True)
                 await self.clock.sleep(60.0)  # paused: wait for a person to resume it
                 continue
             self.result.lives += 1
@@ -196,7 +202,18 @@ class Simulation:
             return None
         return [r.name for r in live if r.control == "run"]
 
-    async def _one_life(self, process: _Process, names: list[str]) -> dict[str, RunResult] | None:
+    def _paused(self, names: tuple[str, ...]) -> list[str]:
+        """The campaigns of ``names`` a person paused and did not finish."""
+        with Ledger(self.folder / "ledger.db") as ledger:
+            records = [ledger.campaign(name) for name in names]
+        return [r.name for r in records if r and r.control == "pause" and r.state != "finished"]
+
+    async def _one_life(
+        self, process: _Process, names: list[str], *, follow: bool = False
+    ) -> dict[str, RunResult] | None:
+        """One run of the dialer (``dialer sync`` with ``follow``); None if it was killed or
+        refused to start."""
+        self._unfollowed.discard(process.index)
         ledger = Ledger(self.folder / "ledger.db")
         life = _Life(ledger, InProcessTransport(self.monitor.serve))
         self._lives_now[process.index] = life
@@ -216,9 +233,12 @@ class Simulation:
             control_interval=10.0 if self._controlled() else 600.0,
         )
         records = [ops.find_campaign(ledger, name) for name in names]
-        life.task = asyncio.create_task(
-            ops.dispatch_all(records, ledger=ledger, connection=connection, options=options)
-        )
+        if follow:
+            life.task = asyncio.create_task(self._sync(records, ledger, connection, options))
+        else:
+            life.task = asyncio.create_task(
+                ops.dispatch_all(records, ledger=ledger, connection=connection, options=options)
+            )
         try:
             return await life.task
         except DncStaleError:
@@ -226,13 +246,29 @@ class Simulation:
             # a person tries again a little later
             await self.clock.sleep(600.0)
             return None
+        except ConfigError:
+            if not follow:
+                raise
+            return None  # another process dispatches the account and follows the calls
         except BaseException:
             if not life.killed:
                 raise
+            self._unfollowed.add(process.index)
             return None
         finally:
             if not life.killed:
                 ledger.close()
+
+    @staticmethod
+    async def _sync(
+        records: list[CampaignRecord],
+        ledger: Ledger,
+        connection: ops.Connection,
+        options: RunOptions,
+    ) -> dict[str, RunResult]:
+        """``dialer sync`` of each campaign in turn."""
+        sync = partial(ops.sync_campaign, ledger=ledger, connection=connection, options=options)
+        return {r.name: await sync(r) for r in records}
 
     def _controlled(self) -> bool:
         """Whether people pause, resume or stop campaigns in this world."""
