@@ -105,7 +105,7 @@ async def preflight(
     note: str | None = "no API key is set; balance not checked"
     if connection.api_key:
         rate = campaign.pacing.requests_per_minute
-        async with open_client(connection, requests_per_minute=rate) as client:
+        async with open_client(connection, requests_per_minute=rate, ledger=ledger) as client:
             billing, note = await read_billing(client)
     found = history(ledger, exclude=campaign.name)
     return estimate(campaign, calls=calls, history=found, billing=billing, billing_note=note)

@@ -147,3 +147,13 @@ class LeadMove:
     reason: str
     next_attempt_at: datetime | None = None
     uncount: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RateWindow:
+    """What is left of an API key's fixed rate window: ``remaining`` requests until ``reset``
+    (a Unix time on the API's clock), under ``limit`` per minute."""
+
+    reset: float
+    remaining: int
+    limit: int

@@ -33,10 +33,10 @@ import sqlite_utils
 
 from dialer.clock import isoformat, parse_instant
 from dialer.errors import LedgerError, SchemaTooNewError
-from dialer.models import CALL_OUTCOMES, AttemptFacts, LeadMove, LeadStatus
+from dialer.models import CALL_OUTCOMES, AttemptFacts, LeadMove, LeadStatus, RateWindow
 from dialer.state import IN_FLIGHT, OPEN, can_move
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS campaigns (
@@ -156,8 +156,20 @@ _SCHEMA_V4 = """
 CREATE INDEX IF NOT EXISTS opt_outs_to_add ON opt_outs(phone, call_id) WHERE added_at IS NULL;
 """
 
+# v5: what a process last knew of its account's rate window when little of it was left, so
+# the next process (after a crash) does not spend a window that is already spent.
+_SCHEMA_V5 = """
+CREATE TABLE IF NOT EXISTS rate_windows (
+    account TEXT PRIMARY KEY,
+    reset REAL NOT NULL,              -- the window's end, a Unix time on the API's clock
+    remaining INTEGER NOT NULL,       -- what was left of it, less the requests in flight
+    rate_limit INTEGER NOT NULL,
+    noted_at TEXT NOT NULL
+);
+"""
+
 #: Migration scripts by the version they bring the ledger to.
-_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _SCHEMA_V5}
 
 
 @dataclass(frozen=True, slots=True)
@@ -833,6 +845,23 @@ class Ledger:
         """Mark the cached list stale so the next run fetches it (after we added to it)."""
         with self._write("mark the DNC cache stale"):
             self.db.execute("DELETE FROM dnc_syncs WHERE account = ?", [account])
+
+    def note_rate_window(self, account: str, window: RateWindow, *, now: datetime) -> None:
+        """Remember what is left of ``account``'s current rate window (see :meth:`rate_window`)."""
+        with self._write("note the rate window"):
+            self.db.execute(
+                "INSERT OR REPLACE INTO rate_windows (account, reset, remaining, rate_limit,"
+                " noted_at) VALUES (?,?,?,?,?)",
+                [account, window.reset, window.remaining, window.limit, isoformat(now)],
+            )
+
+    def rate_window(self, account: str) -> RateWindow | None:
+        """What the last process on ``account`` knew of its rate window when little was left
+        (it may be long over: the reader compares ``reset`` with the API's clock)."""
+        row = self.db.execute(
+            "SELECT reset, remaining, rate_limit FROM rate_windows WHERE account = ?", [account]
+        ).fetchone()
+        return RateWindow(float(row[0]), int(row[1]), int(row[2])) if row else None
 
     def dnc_fetched_at(self, account: str) -> datetime | None:
         """When the cached list of ``account`` was fetched, or None if never."""

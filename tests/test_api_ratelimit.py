@@ -19,6 +19,8 @@ from dialer.api import MockRequest, MockTransport, RawResponse, YapprClient, jso
 from dialer.api.ratelimit import Priority, RateBudget, parse_rate_headers, parse_retry_after
 from dialer.api.servertime import ServerTime
 from dialer.clock import ManualClock, run_virtual
+from dialer.errors import TransportError
+from dialer.models import RateWindow
 from dialer.sandbox.ratelimit import RateLimiter
 
 T0 = 1_800_000_000.0  # a whole minute: window resets fall on T0 + 60 n
@@ -298,3 +300,94 @@ def test_a_fixed_window_server_never_refuses_the_budget() -> None:
 
     virtual(main)
     assert stats == {200: 75}
+
+
+def test_a_lost_answer_is_never_taken_back_by_a_later_answer() -> None:
+    """Three requests of a window with 4 left reach the API as 3, 2, 1 left. The answer
+    saying 1 is lost, and the one saying 2 arrives after that: 1 is left, not 2."""
+
+    async def main(clock: ManualClock) -> None:
+        exact = ServerTime(low=0, high=0)
+        budget = RateBudget(60, clock=clock, server_time=exact, reset_margin=0)
+        async with budget.slot() as slot:
+            slot.observe(200, headers(remaining=4, reset=T0 + 30))
+        first, second, third = budget.slot(), budget.slot(), budget.slot()
+        a, b, _ = [await s.__aenter__() for s in (first, second, third)]
+        a.observe(200, headers(remaining=3, reset=T0 + 30))
+        lost = ConnectionError("c's answer is lost")
+        assert not await third.__aexit__(ConnectionError, lost, None)
+        b.observe(200, headers(remaining=2, reset=T0 + 30))
+        for claim in (first, second):
+            await claim.__aexit__(None, None, None)
+        await budget.acquire()  # the one really left
+        assert clock.time() == T0
+        await budget.acquire()
+        assert clock.time() == T0 + 30
+
+    virtual(main)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_fixed_window_server_that_loses_answers_never_refuses_the_budget(seed: int) -> None:
+    """As above (limit 10, up to 3 s of latency), and three answers in ten are lost after
+    the server counted their request."""
+    stats: dict[int, int] = {}
+    lost: list[int] = []
+
+    async def main(clock: ManualClock) -> None:
+        server = RateLimiter(clock, 10)
+        chance = random.Random(seed)
+
+        async def handler(_: MockRequest) -> RawResponse:
+            slot = server.take("key")
+            await asyncio.sleep(chance.uniform(0, 3.0))
+            if chance.random() < 0.3:
+                lost.append(1)
+                raise TransportError("the answer was lost")
+            return json_response(200 if slot.allowed else 429, {"data": []}, headers=slot.headers())
+
+        client = YapprClient(
+            base_url="https://api.test",
+            api_key="k",
+            clock=clock,
+            budget=RateBudget(60, clock=clock),
+            transport=MockTransport(handler),
+            max_retries=0,
+        )
+        async with client:
+            calls = (client.list_phone_numbers() for _ in range(200))
+            await asyncio.gather(*calls, return_exceptions=True)
+        stats.update(client.stats)
+
+    virtual(main)
+    assert len(lost) > 30
+    assert 429 not in stats, stats
+
+
+def test_a_new_budget_starts_from_the_window_an_earlier_process_left() -> None:
+    """A process died with its window spent: the next one waits for that window's reset, and
+    notes what it leaves itself when little is left."""
+    noted: list[RateWindow] = []
+
+    async def main(clock: ManualClock) -> None:
+        exact = ServerTime(low=0, high=0, samples=1)
+        spent = RateWindow(reset=T0 + 30, remaining=0, limit=20)
+        budget = RateBudget(
+            60, clock=clock, server_time=exact, reset_margin=0, recalled=spent,
+            remember=noted.append,
+        )  # fmt: skip
+        assert budget.limit == 20
+        async with budget.slot() as slot:
+            assert clock.time() == T0 + 30
+            slot.observe(200, headers(limit=20, remaining=5, reset=T0 + 90))
+        assert noted == []  # 5 of 20 left is not little
+        async with budget.slot() as slot:
+            slot.observe(200, headers(limit=20, remaining=1, reset=T0 + 90))
+        assert noted == [RateWindow(reset=T0 + 90, remaining=1, limit=20)]
+        stale = RateWindow(reset=T0 - 7200, remaining=0, limit=20)
+        fresh = RateBudget(60, clock=clock, recalled=stale)
+        assert fresh.limit == 60  # a window long over says nothing
+        await fresh.acquire()
+        assert clock.time() == T0 + 30
+
+    virtual(main)

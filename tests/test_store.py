@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from dialer.errors import LedgerError, SchemaTooNewError
-from dialer.models import AttemptFacts, LeadMove, LeadStatus
-from dialer.store import AttemptStart, Ledger
+from dialer.models import AttemptFacts, LeadMove, LeadStatus, RateWindow
+from dialer.store import SCHEMA_VERSION, AttemptStart, Ledger
 
 S = LeadStatus
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -115,7 +115,7 @@ def test_a_ledger_of_the_first_version_is_upgraded_with_its_leads(tmp_path: Path
         columns = {row[1] for row in ledger.db.execute("PRAGMA table_info(attempts)")}
         assert {"extracted_data", "analysis_status", "cost_status", "recording_url"} <= columns
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert _indexes(conn, "opt_outs") >= {"opt_outs_to_add"}
         campaign_columns = {row[1] for row in conn.execute("PRAGMA table_info(campaigns)")}
         assert {"account", "control"} <= campaign_columns
@@ -145,15 +145,30 @@ def test_a_ledger_of_the_second_version_gets_the_opt_out_index(tmp_path: Path) -
         assert ledger.opt_outs_to_add() == []
         assert ledger.campaign("c1") is not None  # the campaign row gained its new columns
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def _back_to_version_2(conn: sqlite3.Connection) -> None:
-    """Undo what versions 3 and 4 added."""
+    """Undo what versions 3, 4 and 5 added."""
+    conn.execute("DROP TABLE rate_windows")
     conn.execute("DROP INDEX opt_outs_to_add")
     conn.execute("DROP INDEX attempts_by_phone_campaign")
     for column in ("account", "control"):
         conn.execute(f"ALTER TABLE campaigns DROP COLUMN {column}")
+
+
+def test_the_rate_window_a_process_leaves_is_kept_per_account(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    with Ledger(path) as ledger:
+        assert ledger.rate_window("acct-a") is None
+        ledger.note_rate_window("acct-a", RateWindow(1_800_000_060.0, 3, 60), now=NOW)
+        ledger.note_rate_window("acct-a", RateWindow(1_800_000_060.0, 1, 60), now=NOW)
+        ledger.note_rate_window("acct-b", RateWindow(1_800_000_120.0, 0, 10), now=NOW)
+    with Ledger(path) as ledger:  # the next process
+        assert ledger.rate_window("acct-a") == RateWindow(1_800_000_060.0, 1, 60)
+        assert ledger.rate_window("acct-b") == RateWindow(1_800_000_120.0, 0, 10)
+    with sqlite3.connect(path) as conn:
+        assert "rate_windows" in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
 
 
 def _indexes(conn: sqlite3.Connection, table: str) -> set[str]:

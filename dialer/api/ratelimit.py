@@ -6,13 +6,20 @@ answer, what is left of the current window (``X-RateLimit-Remaining``) and when 
 once and ~120 in the first minute, half of them refused. So:
 
 1. **Window known** (an answer told us Remaining and Reset, and that window is not over): the
-   whole remaining allowance may be used at once, less the requests still in flight. When it is
-   used up, everyone waits for the Reset (read on the API's clock, see
+   whole remaining allowance may be used at once, less the requests still in flight, and less
+   every request whose answer was lost since the window may have begun (the API counted it,
+   but no answer told us how much it left; answers come out of order, so a lost one cannot be
+   taken off the smallest Remaining seen, which a later answer may repeat). When it is used
+   up, everyone waits for the Reset (read on the API's clock, see
    :class:`~dialer.api.servertime.ServerTime`).
 2. **Window not known** (no answer yet, the last window is over, or the API sends no headers):
    one request at a time, spaced by ``AsyncLimiter(1, interval)`` with
    ``interval = 60 / (limit × headroom)``; its answer tells the new window.
 3. **Pause**: a 429's ``Retry-After`` stops everyone for that long.
+4. **Memory**: when little of a window is left, ``remember`` is told (what is left, less the
+   requests in flight), and a budget made with ``recalled`` starts from it. A process that
+   starts after another died mid-window (the ledger keeps the note) then waits for that
+   window's Reset instead of spending requests the dead one already spent.
 
 Requests wait in one line ordered by :class:`Priority`: a call never waits behind a poll, and
 polls only use what calls leave (in a known window they keep ``poll_reserve`` slots free).
@@ -28,7 +35,8 @@ import heapq
 import itertools
 import logging
 import math
-from collections.abc import AsyncIterator, Mapping
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -39,6 +47,7 @@ from aiolimiter import AsyncLimiter
 from dialer.api.models import RateInfo
 from dialer.api.servertime import ServerTime
 from dialer.clock import Clock, SystemClock
+from dialer.models import RateWindow
 
 log = logging.getLogger("dialer.api.ratelimit")
 
@@ -62,7 +71,8 @@ class _Window:
     """What the server last told us about its current window."""
 
     reset: float  # the API's Unix seconds when it ends
-    remaining: int  # slots left as of the latest answer from it
+    remaining: int  # the smallest Remaining any answer from it gave
+    recalled: bool = False  # from an earlier process's note, not from an answer of ours
 
 
 def _number(value: str | None) -> float | None:
@@ -137,6 +147,8 @@ class RateBudget:
         server_time: ServerTime | None = None,
         headroom: float = 0.95,
         reset_margin: float = 0.25,
+        recalled: RateWindow | None = None,
+        remember: Callable[[RateWindow], None] | None = None,
     ) -> None:
         if requests_per_minute < 1:
             raise ValueError("requests_per_minute must be at least 1")
@@ -150,12 +162,16 @@ class RateBudget:
         self._window: _Window | None = None
         self._paused_until = 0.0
         self._in_flight = 0
+        self._lost: deque[float] = deque()  # our times of requests whose answer was lost
         self._line: list[tuple[int, float, int]] = []  # (priority, order, ticket) in line
         self._tickets = itertools.count()
         self._changed = asyncio.Event()
         self.latest = RateInfo()
         self.requests_sent = 0
         self.rate_limited = 0
+        self._remember = remember
+        if recalled is not None:
+            self._recall(recalled)
 
     # ------------------------------------------------------------------ the arithmetic
 
@@ -169,6 +185,12 @@ class RateBudget:
         """Slots of a known window that polls leave for calls (a tenth of the limit)."""
         return max(1, math.ceil(self.limit / 10))
 
+    @property
+    def _low(self) -> int:
+        """At or under this many requests left, a window is worth remembering: more than a
+        new process could send before its first answer tells it the window."""
+        return max(2, math.ceil(self.limit / 10))
+
     def _new_limiter(self) -> AsyncLimiter:
         """A bucket of one (no burst) that refills once per interval, in wall-clock seconds."""
         return AsyncLimiter(1, self.clock.to_real(self.interval))
@@ -176,9 +198,21 @@ class RateBudget:
     def _current_window(self, now: float) -> _Window | None:
         """The window we know about, or None once it is over (on the API's clock)."""
         window = self._window
-        if window is not None and now >= self._reset_local(window):
-            self._window = window = None
-        return window
+        if window is None or now < self._reset_local(window):
+            return window
+        if window.recalled and not self.server_time.samples:
+            return window  # over only once the API's clock is known: it may be far behind
+        self._window = None
+        return None
+
+    def _left(self, window: _Window) -> int:
+        """What is left of ``window``: its smallest Remaining, less every request whose answer
+        was lost late enough that the API may have counted it in this window."""
+        begins = window.reset - WINDOW_SECONDS
+        while self._lost and self.server_time.api_latest(self._lost[0]) < begins - WINDOW_SECONDS:
+            self._lost.popleft()  # two windows back: counted long before any we may learn
+        lost = sum(1 for t in self._lost if self.server_time.api_latest(t) >= begins)
+        return max(0, window.remaining - lost)
 
     def _reset_local(self, window: _Window) -> float:
         """Our time by which the API's clock has surely passed the window's Reset."""
@@ -191,7 +225,7 @@ class RateBudget:
             return self._paused_until - now
         window = self._current_window(now)
         if window is not None:
-            free = window.remaining - self._in_flight
+            free = self._left(window) - self._in_flight
             keep = self.poll_reserve if priority == Priority.POLL else 0
             return 0.0 if free > keep else self._reset_local(window) - now
         if self._limiter.has_capacity():
@@ -284,9 +318,23 @@ class RateBudget:
         (answers may arrive out of order; Remaining values in a window are consecutive)."""
         window = self._window
         if window is None or reset > window.reset:
-            self._window = _Window(reset, remaining)
+            self._window = window = _Window(reset, remaining)
         elif reset == window.reset:
             window.remaining = min(window.remaining, remaining)
+        else:
+            return
+        left = max(0, self._left(window) - self._in_flight)
+        if self._remember is not None and left <= self._low:
+            self._remember(RateWindow(window.reset, left, self.limit))
+
+    def _recall(self, recalled: RateWindow) -> None:
+        """Start from what an earlier process knew, unless its window is long over (no
+        clock is an hour off)."""
+        if recalled.reset < self.clock.time() - 3600:
+            return
+        self._window = _Window(recalled.reset, recalled.remaining, recalled=True)
+        self._follow_limit(recalled.limit)
+        log.info("the last run left %d requests of its rate window", recalled.remaining)
 
     def _on_429(self, info: RateInfo, now: float) -> None:
         """Pause everyone for Retry-After (else until the Reset, else one interval)."""
@@ -298,14 +346,16 @@ class RateBudget:
         self._paused_until = max(self._paused_until, now + pause)
         if self._window is not None:
             self._window.remaining = 0
+            if self._remember is not None:
+                self._remember(RateWindow(self._window.reset, 0, self.limit))
         log.warning("429 from the API: everyone pauses %.1f s", pause)
 
     def _release(self, *, counted: bool) -> None:
         """A request ended with no answer (``counted``: it may have used a slot, so assume
         it did), or was never sent."""
         self._in_flight -= 1
-        if counted and self._window is not None:
-            self._window.remaining = max(0, self._window.remaining - 1)
+        if counted:
+            self._lost.append(self.clock.time())
         self._notify()
 
     def __repr__(self) -> str:

@@ -61,6 +61,10 @@ class ServerTime:
         """The API's Unix time at our ``local`` Unix time (its earliest possible reading)."""
         return local + self.low
 
+    def api_latest(self, local: float) -> float:
+        """The API's Unix time at our ``local`` Unix time (its latest possible reading)."""
+        return local + self.high
+
     def local_when_passed(self, api_instant: float) -> float:
         """Our Unix time by which the API's clock has surely reached ``api_instant``."""
         return api_instant - self.low

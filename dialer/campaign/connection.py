@@ -23,6 +23,7 @@ from dialer.api.retry import Backoff
 from dialer.api.transport import Transport
 from dialer.clock import Clock, ScaledClock, SystemClock, parse_instant
 from dialer.errors import ApiError, ConfigError
+from dialer.store import Ledger
 
 DEFAULT_BASE_URL = "https://api.goyappr.com"
 
@@ -92,15 +93,25 @@ async def with_server_clock(connection: Connection) -> Connection:
 
 @asynccontextmanager
 async def open_client(
-    connection: Connection, *, requests_per_minute: int
+    connection: Connection, *, requests_per_minute: int, ledger: Ledger | None = None
 ) -> AsyncIterator[YapprClient]:
-    """A client with one rate budget for every request of this run."""
+    """A client with one rate budget for every request of this run. With a ``ledger``, the
+    budget starts from what the last process on the account left of its rate window, and
+    notes what it leaves itself (docs/design.md §2, promise 3)."""
     if not connection.api_key:
         raise ConfigError(
             "YAPPR_API_KEY is not set: export your Yappr API key, or add --sandbox to try "
             "the campaign against the built-in sandbox"
         )
-    budget = RateBudget(requests_per_minute=requests_per_minute, clock=connection.clock)
+    account, clock = connection.account, connection.clock
+    budget = RateBudget(
+        requests_per_minute=requests_per_minute,
+        clock=clock,
+        recalled=ledger.rate_window(account) if ledger else None,
+        remember=(
+            (lambda w: ledger.note_rate_window(account, w, now=clock.now())) if ledger else None
+        ),
+    )
     async with YapprClient(
         base_url=connection.base_url,
         api_key=connection.api_key,

@@ -134,7 +134,7 @@ async def _dispatch_account(
     campaigns = [plan_for(find_campaign(ledger, n))[0] for n in names]
     rate = min(c.account.requests_per_minute or c.pacing.requests_per_minute for c in campaigns)
     lines = max(c.account.lines or c.pacing.max_live_calls for c in campaigns)
-    async with open_client(connection, requests_per_minute=rate) as client:
+    async with open_client(connection, requests_per_minute=rate, ledger=ledger) as client:
         pool, wake = LinePool(lines), asyncio.Event()
 
         def make(name: str) -> Dispatcher:
@@ -194,7 +194,7 @@ async def sync_campaign(
                 "follows its calls itself; sync after it ends"
             )
         rate = campaign.account.requests_per_minute or campaign.pacing.requests_per_minute
-        async with open_client(connection, requests_per_minute=rate) as client:
+        async with open_client(connection, requests_per_minute=rate, ledger=ledger) as client:
             dispatcher = Dispatcher(
                 ledger=ledger,
                 client=client,

@@ -117,9 +117,8 @@ async def fresh_dnc_index(
     (the API is asked only then)."""
     max_age = timedelta(minutes=campaign.dnc.max_age_minutes)
     if not is_fresh(ledger.dnc_fetched_at(connection.account), now=now, max_age=max_age):
-        async with open_client(
-            connection, requests_per_minute=campaign.pacing.requests_per_minute
-        ) as client:
+        rate = campaign.pacing.requests_per_minute
+        async with open_client(connection, requests_per_minute=rate, ledger=ledger) as client:
             await ensure_fresh_dnc(
                 ledger, client, account=connection.account, max_age=max_age, now=now
             )
