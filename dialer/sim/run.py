@@ -166,10 +166,14 @@ class Simulation:
                 raise PromiseBroken(f"not called: {missed}; statuses {dict(statuses)}")
 
     async def _process(self, process: _Process) -> None:
-        """Runs (and re-runs, after a crash or a wait) until its campaigns are done."""
+        """Runs (and re-runs, after a crash or a wait) until its campaigns are done, or the
+        world's horizon; a run killed past the horizon is resumed once more, to finish what
+        it had in flight."""
         await self.clock.sleep(process.start_after)
         deadline = self.scenario.start + self.scenario.horizon
-        while self.result.lives < MAX_LIVES and self.clock.now() < deadline:
+        while self.result.lives < MAX_LIVES and (
+            self.clock.now() < deadline or process.index in self._unfollowed
+        ):
             runnable = self._runnable(process.names)
             if runnable is None:
                 return  # every campaign of this terminal is finished
