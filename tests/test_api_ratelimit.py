@@ -391,3 +391,18 @@ def test_a_new_budget_starts_from_the_window_an_earlier_process_left() -> None:
         assert clock.time() == T0 + 30
 
     virtual(main)
+
+
+def test_a_note_that_cannot_be_written_never_costs_the_answer() -> None:
+    async def main(clock: ManualClock) -> None:
+        def locked(_: RateWindow) -> None:
+            raise OSError("database is locked")
+
+        budget = RateBudget(60, clock=clock, remember=locked)
+        async with budget.slot() as slot:
+            info = slot.observe(200, headers(remaining=1, reset=T0 + 30))
+        assert info.remaining == 1
+        await budget.acquire()  # the one left, and the budget still works
+        assert clock.time() == T0
+
+    virtual(main)

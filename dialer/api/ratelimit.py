@@ -324,8 +324,18 @@ class RateBudget:
         else:
             return
         left = max(0, self._left(window) - self._in_flight)
-        if self._remember is not None and left <= self._low:
-            self._remember(RateWindow(window.reset, left, self.limit))
+        if left <= self._low:
+            self._note(RateWindow(window.reset, left, self.limit))
+
+    def _note(self, window: RateWindow) -> None:
+        """Tell ``remember`` what is left. A note that cannot be written (a ledger locked or
+        full) costs the next process a slower start, never this answer: it is logged."""
+        if self._remember is None:
+            return
+        try:
+            self._remember(window)
+        except Exception as error:  # the answer in hand matters more than the note
+            log.warning("could not note the rate window: %s", error)
 
     def _recall(self, recalled: RateWindow) -> None:
         """Start from what an earlier process knew, unless its window is long over (no
@@ -346,8 +356,7 @@ class RateBudget:
         self._paused_until = max(self._paused_until, now + pause)
         if self._window is not None:
             self._window.remaining = 0
-            if self._remember is not None:
-                self._remember(RateWindow(self._window.reset, 0, self.limit))
+            self._note(RateWindow(self._window.reset, 0, self.limit))
         log.warning("429 from the API: everyone pauses %.1f s", pause)
 
     def _release(self, *, counted: bool) -> None:
