@@ -269,21 +269,28 @@ def _per_fixed_minute(times: list[float]) -> list[int]:
     return list(counts.values())
 
 
-def test_a_fixed_window_server_never_refuses_the_budget() -> None:
-    """The sandbox's own fixed-window counter behind a MockTransport, with answer latency:
-    the server's limit (30) is below the configured one (60), answers arrive late and out of
-    order, windows roll over mid-run, and still no request is refused."""
+def _against_a_fixed_window_server(
+    limit: int, requests: int, *, seed: int, latency: float, lose: float = 0.0
+) -> tuple[dict[int, int], int, int]:
+    """``requests`` reads at once through one budget (configured at 60/min) against the
+    sandbox's own fixed-window counter behind a MockTransport, each answered after up to
+    ``latency`` seconds, a ``lose`` share of the answers lost after the server counted the
+    request: (answers by status, answers lost, the budget's limit at the end)."""
     stats: dict[int, int] = {}
+    lost: list[int] = []
+    limits: list[int] = []
 
     async def main(clock: ManualClock) -> None:
-        server = RateLimiter(clock, 30)
-        jitter = random.Random(7)
+        server = RateLimiter(clock, limit)
+        chance = random.Random(seed)
 
         async def handler(_: MockRequest) -> RawResponse:
             slot = server.take("key")  # counted on arrival, answered after the latency
-            await asyncio.sleep(jitter.uniform(0, 2.0))
-            status = 200 if slot.allowed else 429
-            return json_response(status, {"data": []}, headers=slot.headers())
+            await asyncio.sleep(chance.uniform(0, latency))
+            if chance.random() < lose:
+                lost.append(1)
+                raise TransportError("the answer was lost")
+            return json_response(200 if slot.allowed else 429, {"data": []}, headers=slot.headers())
 
         client = YapprClient(
             base_url="https://api.test",
@@ -294,12 +301,21 @@ def test_a_fixed_window_server_never_refuses_the_budget() -> None:
             max_retries=0,
         )
         async with client:
-            await asyncio.gather(*(client.list_phone_numbers() for _ in range(75)))
+            calls = (client.list_phone_numbers() for _ in range(requests))
+            await asyncio.gather(*calls, return_exceptions=True)
         stats.update(client.stats)
-        assert client.budget.limit == 30
+        limits.append(client.budget.limit)
 
     virtual(main)
+    return stats, len(lost), limits[0]
+
+
+def test_a_fixed_window_server_never_refuses_the_budget() -> None:
+    """The server's limit (30) is below the configured one (60), answers arrive late and out
+    of order, windows roll over mid-run, and still no request is refused."""
+    stats, _, limit = _against_a_fixed_window_server(30, 75, seed=7, latency=2.0)
     assert stats == {200: 75}
+    assert limit == 30
 
 
 def test_a_lost_answer_is_never_taken_back_by_a_later_answer() -> None:
@@ -331,36 +347,8 @@ def test_a_lost_answer_is_never_taken_back_by_a_later_answer() -> None:
 def test_a_fixed_window_server_that_loses_answers_never_refuses_the_budget(seed: int) -> None:
     """As above (limit 10, up to 3 s of latency), and three answers in ten are lost after
     the server counted their request."""
-    stats: dict[int, int] = {}
-    lost: list[int] = []
-
-    async def main(clock: ManualClock) -> None:
-        server = RateLimiter(clock, 10)
-        chance = random.Random(seed)
-
-        async def handler(_: MockRequest) -> RawResponse:
-            slot = server.take("key")
-            await asyncio.sleep(chance.uniform(0, 3.0))
-            if chance.random() < 0.3:
-                lost.append(1)
-                raise TransportError("the answer was lost")
-            return json_response(200 if slot.allowed else 429, {"data": []}, headers=slot.headers())
-
-        client = YapprClient(
-            base_url="https://api.test",
-            api_key="k",
-            clock=clock,
-            budget=RateBudget(60, clock=clock),
-            transport=MockTransport(handler),
-            max_retries=0,
-        )
-        async with client:
-            calls = (client.list_phone_numbers() for _ in range(200))
-            await asyncio.gather(*calls, return_exceptions=True)
-        stats.update(client.stats)
-
-    virtual(main)
-    assert len(lost) > 30
+    stats, lost, _ = _against_a_fixed_window_server(10, 200, seed=seed, latency=3.0, lose=0.3)
+    assert lost > 30
     assert 429 not in stats, stats
 
 
