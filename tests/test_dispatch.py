@@ -8,7 +8,7 @@ sandbox's carrier legs), and how the run ended.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 from dialer import campaign as ops
@@ -23,6 +23,7 @@ from dialer.sandbox import (
     SandboxConfig,
     Scenario,
 )
+from dialer.sandbox.window import DAYS, CallWindow
 from dialer.store import Ledger
 
 from .dialing import (
@@ -251,3 +252,19 @@ def test_an_opt_out_goes_on_the_company_list_and_later_campaigns_skip_it(
     assert lead["status"] == "dnc_blocked"
     assert "opted out" in lead["reason"]
     assert legs[phones[0]] == 1
+
+
+def test_a_call_the_platform_scheduled_hours_away_is_not_polled_all_that_time(
+    tmp_path: Path,
+) -> None:
+    """The workspace's own call window opens at 13:00 UTC; the run starts at 09:00, so the
+    platform schedules the call (202) four hours ahead. The run follows it to its end with a
+    sync every ten minutes or so, not every 30 s (which would be ~480 requests)."""
+    workspace = CallWindow(hours={d: (time(13), time(17)) for d in DAYS}, timezone="UTC")
+    config = _config(call_window=workspace, scenario=Scenario(weights={"completed": 1}))
+    toml = write_campaign(tmp_path, numbers(1), retry="statuses = []\nmax_attempts = 1")
+    out, sb = run_virtual_campaign(config, toml, tmp_path / "l.db")
+    assert out.result.ending == "finished"
+    assert out.statuses() == {"completed": 1}
+    assert out.attempts[0]["shape"] == "scheduled"
+    assert sum(sb.status_counts.values()) < 60, sb.status_counts

@@ -30,7 +30,7 @@ from dialer.dispatch.decisions import (
     on_call,
     on_hold_over,
 )
-from dialer.dispatch.plan import ANALYSIS_STUCK
+from dialer.dispatch.plan import ANALYSIS_STUCK, HOLD_GRACE
 from dialer.errors import ApiError, CampaignStop, NotFound
 from dialer.models import Shape
 from dialer.phones import mask
@@ -45,6 +45,8 @@ _BUSY = (Phase.SENDING, Phase.LOOKUP, Phase.LIVE, Phase.HELD)
 _SOON_FREE = (Phase.SENDING, Phase.LOOKUP, Phase.LIVE)
 #: Holds that end at a stated expiry: past it, the platform placed nothing.
 _BOUNDED_HOLDS = frozenset({Shape.QUEUED, Shape.SCHEDULED, Shape.WORKFLOW})
+#: While only calls the platform scheduled for later are followed, a sync at least this often.
+QUIET_POLL = timedelta(minutes=10)
 
 
 class Follower:
@@ -72,7 +74,24 @@ class Follower:
             return max(options.fast_sync_interval, floor)
         if self.ctx.book.in_phase(*_SOON_FREE):
             return options.sync_interval
+        quiet = self._quiet_for()
+        if quiet is not None:
+            return max(options.idle_sync_interval, quiet)
         return options.idle_sync_interval  # holds, analyses: nothing frees a line soon
+
+    def _quiet_for(self) -> float | None:
+        """Clock seconds in which nothing followed can change, when all that is followed are
+        calls the platform scheduled for later: until a minute before the first is due, at
+        most :data:`QUIET_POLL` (a scheduled call may still be cancelled)."""
+        book = self.ctx.book
+        if book.awaited or any(o.phase != Phase.HELD or o.shape != Shape.SCHEDULED for o in book):
+            return None
+        dues = [o.due - HOLD_GRACE for o in book if o.due is not None]
+        if not dues:
+            return None
+        api_now = self.ctx.client.server_time.latest(self.ctx.now())  # the latest it may be
+        until = (min(dues) - api_now).total_seconds() - 60.0
+        return min(until, QUIET_POLL.total_seconds())
 
     async def step(self) -> None:
         """One round: sync, look-ups, holds, expiries. API errors are retried next round;

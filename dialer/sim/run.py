@@ -106,6 +106,7 @@ class Simulation:
         self._lives_now: dict[int, _Life] = {}
         self._steps = 0
         self._unfollowed: set[int] = set()  # terminals whose last run was killed
+        self._reader: Ledger | None = None  # the world's own look at the ledger
 
     def run(self) -> SimResult:
         """Run the world to its end (raises :class:`PromiseBroken` on a broken promise)."""
@@ -131,6 +132,8 @@ class Simulation:
             await asyncio.gather(*(self._process(p) for p in self._processes()))
         finally:
             await self.sandbox.stop()
+            if self._reader is not None:
+                self._reader.close()
         with Ledger(self.folder / "ledger.db") as ledger:
             for name in self.campaigns:
                 self.result.statuses.update(self.monitor.end(ledger, name))
@@ -196,11 +199,18 @@ class Simulation:
         if self.result.lives >= MAX_LIVES:
             raise AssertionError(f"the campaigns did not finish in {MAX_LIVES} runs")
 
+    def _records(self, names: tuple[str, ...]) -> list[CampaignRecord | None]:
+        """The campaigns as the ledger has them now, read on the world's own connection (a
+        person's look, many times a world: opening the ledger each time would cost more
+        than the dialer's own work)."""
+        if self._reader is None:
+            self._reader = Ledger(self.folder / "ledger.db")
+        return [self._reader.campaign(name) for name in names]
+
     def _runnable(self, names: tuple[str, ...]) -> list[str] | None:
         """The campaigns a person would run or resume now (none paused or stopped, none
         finished); None when all are finished."""
-        with Ledger(self.folder / "ledger.db") as ledger:
-            records = [ledger.campaign(name) for name in names]
+        records = self._records(names)
         live = [r for r in records if r is not None and r.state != "finished"]
         if not live:
             return None
@@ -208,8 +218,7 @@ class Simulation:
 
     def _paused(self, names: tuple[str, ...]) -> list[str]:
         """The campaigns of ``names`` a person paused and did not finish."""
-        with Ledger(self.folder / "ledger.db") as ledger:
-            records = [ledger.campaign(name) for name in names]
+        records = self._records(names)
         return [r.name for r in records if r and r.control == "pause" and r.state != "finished"]
 
     async def _one_life(
