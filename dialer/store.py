@@ -527,17 +527,20 @@ class Ledger:
             found += self.db.execute_returning_dicts(fresh, [name, limit - len(found)])
         return [_lead_record(r) for r in found]
 
-    def next_due(self, name: str) -> datetime | None:
+    def next_due(self, name: str, *, resends: bool = False) -> datetime | None:
         """The earliest time a waiting lead becomes claimable (``datetime.min`` if a lead is
         pending now), or None if no lead waits to be called. A retry held for its last call's
-        analysis is not counted (see :meth:`retries_awaiting_analysis`)."""
+        analysis is not counted (see :meth:`retries_awaiting_analysis`). With ``resends``,
+        leads waiting to be resent under their key count too (a running dispatcher keeps
+        their times itself)."""
         pending = self.db.execute(
             "SELECT 1 FROM leads WHERE campaign = ? AND status = 'pending' LIMIT 1", [name]
         ).fetchone()
         if pending:
             return datetime.min.replace(tzinfo=UTC)
         times: list[datetime] = []
-        for status in (LeadStatus.RETRY_WAIT, LeadStatus.SCHEDULED):
+        waiting = [LeadStatus.RETRY_WAIT, LeadStatus.SCHEDULED]
+        for status in waiting + ([LeadStatus.RESEND_WAIT] if resends else []):
             ready = self.db.execute(
                 "SELECT min(next_attempt_at) FROM leads WHERE campaign = ? AND status = ?"
                 f" AND {_NOT_AWAITING_ANALYSIS}",

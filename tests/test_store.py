@@ -88,6 +88,22 @@ def test_retry_wait_leads_come_due_at_their_time(tmp_path: Path) -> None:
         assert [lead.attempts for lead in ledger.due_leads("c1", now=later, limit=5)] == [1]
 
 
+def test_a_resend_waits_in_the_status_but_is_no_lead_to_claim(tmp_path: Path) -> None:
+    """A lead waiting to be resent under its key is the dispatcher's to resend: it is never
+    claimed as a new call, and only ``dialer status`` counts its time as the next opening."""
+    with Ledger(tmp_path / "l.db") as ledger:
+        _import(ledger, rows=1)
+        lead = ledger.due_leads("c1", now=NOW, limit=1)[0]
+        start = AttemptStart("a", lead.id, 1, lead.phone, "+972552234567", "{}")
+        ledger.begin_attempts([(start, S.PENDING)], now=NOW)
+        later = NOW + timedelta(hours=9)
+        move = LeadMove(S.DIALING, S.RESEND_WAIT, "answer lost; resent at the opening", later)
+        ledger.record("a", lead_id=lead.id, now=NOW, facts=AttemptFacts(), move=move)
+        assert ledger.due_leads("c1", now=later, limit=5) == []
+        assert ledger.next_due("c1") is None
+        assert ledger.next_due("c1", resends=True) == later
+
+
 def test_a_ledger_from_a_newer_dialer_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "l.db"
     Ledger(path).close()

@@ -92,7 +92,7 @@ def campaign_status(ledger: Ledger, name: str) -> dict[str, Any]:
     account and its next opening."""
     record = find_campaign(ledger, name)
     campaign = Campaign.model_validate(record.settings)
-    next_due = ledger.next_due(name)
+    next_due = ledger.next_due(name, resends=True)
     if campaign.start_at is not None and next_due is not None:
         next_due = max(next_due, campaign.start_at)
     state, live = _shown_state(ledger, record, campaign), ledger.in_flight(name)
