@@ -91,6 +91,7 @@ def test_worlds_that_found_bugs(seed: int) -> None:
 
 
 @pytest.mark.reliability
+@pytest.mark.timeout(3 * 3600)  # 20,000 worlds: ~20 minutes on two idle cores
 def test_many_more_seeded_worlds_keep_every_promise() -> None:
     broken = _run_many(range(SEEDS, SEEDS + RELIABILITY_SEEDS))
     assert not broken, "worlds that broke a promise (replay each):\n" + "\n".join(broken)
