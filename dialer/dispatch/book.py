@@ -4,6 +4,11 @@ An open attempt is found by its attempt id, its call id, its workflow request id
 platform queue id; those four tables are kept in step here and nowhere else. The book also
 knows which attempts hold a line of the live-call cap, and the follow list of calls whose
 analysis is still to come.
+
+Attempts are also indexed by phase, so what the loop asks on every claim (lines in use, is
+anything live) does not walk every open attempt: with thousands live that walk was most of
+the dispatcher's time. An attempt's phase is therefore changed only through :meth:`set_phase`
+(or :meth:`apply`), once it is in the book.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class Open:
     last_update: datetime | None = None  # the call's updated_at as last applied
     shape: str | None = None  # the kind of answer its POST got (a hold's kind)
     resends: int = 0  # how often the client's retries ran out (resends back off)
+    seq: int = 0  # its place in the book: the order it was added in
 
     @property
     def id(self) -> str:
@@ -73,11 +79,28 @@ class Book:
     _by_request: dict[str, str] = field(default_factory=dict)
     _by_queue: dict[str, str] = field(default_factory=dict)
     awaited: dict[str, Awaited] = field(default_factory=dict)  # call id -> analysis awaited
+    _phases: dict[Phase, dict[str, Open]] = field(
+        default_factory=lambda: {phase: {} for phase in Phase}
+    )
+    _added: int = 0
 
     def add(self, opened: Open) -> None:
-        """Follow ``opened`` (indexing whichever ids it already has)."""
+        """Follow ``opened`` (indexing whichever ids it already has, and its phase)."""
+        old = self._open.get(opened.id)
+        if old is not None:
+            self._phases[old.phase].pop(old.id, None)
+        self._added += 1
+        opened.seq = self._added
         self._open[opened.id] = opened
+        self._phases[opened.phase][opened.id] = opened
         self._index(opened)
+
+    def set_phase(self, opened: Open, phase: Phase) -> None:
+        """Move a followed attempt to ``phase`` (an attempt not in the book just takes it)."""
+        if self._open.get(opened.id) is opened:
+            self._phases[opened.phase].pop(opened.id, None)
+            self._phases[phase][opened.id] = opened
+        opened.phase = phase
 
     def get(self, attempt_id: str) -> Open | None:
         """The open attempt with this id, if it is still followed."""
@@ -91,11 +114,21 @@ class Book:
 
     def in_phase(self, *phases: Phase) -> list[Open]:
         """The open attempts in any of ``phases``, oldest first."""
-        return [o for o in self._open.values() if o.phase in phases]
+        found = [o for phase in set(phases) for o in self._phases[phase].values()]
+        return sorted(found, key=lambda o: o.seq)
+
+    def has_phase(self, *phases: Phase) -> bool:
+        """Whether any open attempt is in one of ``phases``."""
+        return any(self._phases[phase] for phase in phases)
 
     def lines_in_use(self, now: datetime) -> int:
-        """How many open attempts hold a line of the live-call cap."""
-        return sum(1 for o in self._open.values() if o.holds_line(now))
+        """How many open attempts hold a line of the live-call cap: those in a line-holding
+        phase, and the uncertain others still within their maybe-live time."""
+        held = sum(len(self._phases[phase]) for phase in _LINE_HOLDING)
+        for phase in Phase:
+            if phase not in _LINE_HOLDING:
+                held += sum(1 for o in self._phases[phase].values() if o.holds_line(now))
+        return held
 
     def match(self, call: Call) -> Open | None:
         """The open attempt ``call`` belongs to: by call id, or by what we and the platform
@@ -119,7 +152,7 @@ class Book:
             return
         if self._open.get(opened.id) is not opened:
             return  # a stand-in (an analysis of a call that ended): nothing is followed
-        opened.phase = step.phase
+        self.set_phase(opened, step.phase)
         opened.due = step.due
         opened.otherwise = step.otherwise
         opened.call_id = step.call_id or opened.call_id
@@ -137,6 +170,7 @@ class Book:
         if self._open.get(opened.id) is not opened:
             return
         del self._open[opened.id]
+        self._phases[opened.phase].pop(opened.id, None)
         for key, table in (
             (opened.call_id, self._by_call),
             (opened.request_id, self._by_request),

@@ -68,11 +68,11 @@ class Follower:
     def interval(self) -> float:
         """Clock seconds to the next step (see the module docstring)."""
         options = self.ctx.options
-        if self.hungry and self.ctx.book.in_phase(*_SOON_FREE):
+        if self.hungry and self.ctx.book.has_phase(*_SOON_FREE):
             # two syncs a minute per 60 requests of the limit: half the budget at most
             floor = 120.0 / max(1, self.ctx.client.budget.limit)
             return max(options.fast_sync_interval, floor)
-        if self.ctx.book.in_phase(*_SOON_FREE):
+        if self.ctx.book.has_phase(*_SOON_FREE):
             return options.sync_interval
         quiet = self._quiet_for()
         if quiet is not None:
@@ -97,7 +97,7 @@ class Follower:
         """One round: sync, look-ups, holds, expiries. API errors are retried next round;
         a campaign stop stops the run."""
         try:
-            if self.ctx.book.in_phase(*_FOLLOWED) or self.ctx.book.awaited:
+            if self.ctx.book.has_phase(*_FOLLOWED) or self.ctx.book.awaited:
                 await self.sync()
             await self.lookups()
             await self.poll_requests()

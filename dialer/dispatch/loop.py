@@ -256,7 +256,7 @@ class Dispatcher:
 
     def _followed(self) -> bool:
         """Whether a call of this campaign may still be going on (a pause waits for it)."""
-        return bool(self.ctx.book.in_phase(Phase.SENDING, Phase.LOOKUP, Phase.LIVE, Phase.HELD))
+        return self.ctx.book.has_phase(Phase.SENDING, Phase.LOOKUP, Phase.LIVE, Phase.HELD)
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep on the clock until ``seconds`` pass or something wakes the loop."""
@@ -436,7 +436,7 @@ class Dispatcher:
     # -- placing ---------------------------------------------------------------------------
 
     def _launch(self, opened: Open) -> None:
-        opened.phase = Phase.SENDING
+        self.ctx.book.set_phase(opened, Phase.SENDING)
         task = asyncio.create_task(self._place(opened))
         self._posts[opened.id] = task
         task.add_done_callback(lambda done: self._post_done(opened.id, done))
@@ -538,7 +538,7 @@ class Dispatcher:
         if self._paused:  # claims nothing; the loop ends once its calls in flight are over
             self.wants_lines = self.follower.hungry = False
             return None, self._until_a_line_may_free(now)
-        busy = bool(self._posts) or bool(ctx.book.in_phase(Phase.LOOKUP, Phase.LIVE, Phase.HELD))
+        busy = bool(self._posts) or ctx.book.has_phase(Phase.LOOKUP, Phase.LIVE, Phase.HELD)
         free = self._free_lines()
         soonest = self._next_due()
         if soonest is not None and self.plan.start_at is not None:
