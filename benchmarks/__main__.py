@@ -4,6 +4,7 @@ measured in the same run. Pass names to run a subset: ``python -m benchmarks dis
 from __future__ import annotations
 
 import importlib
+import subprocess
 import sys
 import time
 
@@ -16,12 +17,17 @@ SUITES = {
 
 
 def main(argv: list[str]) -> int:
-    """Run the named suites (default: all) and print their result lines."""
+    """Run the named suites (default: all) and print their result lines. Several suites run
+    each in a process of its own: a suite's heap must not weigh on the next one's figures
+    (on Linux a child's peak RSS starts from its parent's, so a big parent spoils them)."""
     names = argv or list(SUITES)
     unknown = [n for n in names if n not in SUITES]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(SUITES)}")
         return 2
+    if len(names) > 1:
+        codes = [subprocess.run([sys.executable, "-m", "benchmarks", n]).returncode for n in names]
+        return max(codes)
     for name in names:
         started = time.perf_counter()
         print(f"== {name} ==", flush=True)

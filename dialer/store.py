@@ -318,11 +318,24 @@ class Ledger:
                 self.db.conn.executescript("BEGIN;" + script + "COMMIT;")
 
     @contextmanager
+    def batch(self, what: str) -> Iterator[None]:
+        """Several updates in one transaction (each one's own is a savepoint inside it).
+        Never across an ``await``: a commit-before-POST made meanwhile would only be a
+        savepoint, not durable, when its POST leaves."""
+        if self.db.conn.in_transaction:
+            raise LedgerError(f"{self.path}: a batch inside another transaction ({what})")
+        with self._write(what):
+            yield
+
+    @contextmanager
     def _write(self, what: str, *, durable: bool = False) -> Iterator[None]:
         """One transaction, with sqlite3 errors mapped to LedgerError naming the file.
 
         ``durable``: fsync before returning (the commit survives a power cut).
         """
+        if durable and self.db.conn.in_transaction:
+            # inside another transaction this commit would be a savepoint: not durable
+            raise LedgerError(f"{self.path}: cannot {what} durably inside another transaction")
         with _mapped(self.path, what):
             if durable:
                 self.db.execute("PRAGMA synchronous=FULL")

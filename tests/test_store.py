@@ -239,3 +239,17 @@ def test_dnc_cache_is_replaced_whole(tmp_path: Path) -> None:
         assert [(e["id"], e["agent_ids"]) for e in cached] == [("e2", ["a"])]
         assert ledger.dnc_fetched_at("acct") == NOW
         assert ledger.dnc_fetched_at("other") is None
+
+
+def test_an_attempt_is_never_begun_inside_a_batch(tmp_path: Path) -> None:
+    """A batch groups synced updates in one transaction; the commit that must be on disk
+    before a POST leaves cannot hide in it as a mere savepoint."""
+    with Ledger(tmp_path / "l.db") as ledger:
+        _import(ledger, rows=1)
+        lead = ledger.due_leads("c1", now=NOW, limit=1)[0]
+        start = AttemptStart("a", lead.id, 1, lead.phone, "+972552234567", "{}")
+        with pytest.raises(LedgerError, match="durably"), ledger.batch("sync"):
+            ledger.begin_attempts([(start, S.PENDING)], now=NOW)
+        assert ledger.counts("c1") == {"pending": 1}  # the batch rolled back: nothing begun
+        with pytest.raises(LedgerError, match="batch inside"), ledger.batch("a"), ledger.batch("b"):
+            pass

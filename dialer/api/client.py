@@ -478,14 +478,26 @@ class YapprClient:
         **filters: Unpack[CallFilters],
     ) -> AsyncIterator[Call]:
         """Every call matching the filters, over all pages (cursor when offered, else offset)."""
+        async for calls in self.list_call_pages(page_size=page_size, priority=priority, **filters):
+            for call in calls:
+                yield call
+
+    async def list_call_pages(
+        self,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        priority: Priority = Priority.NORMAL,
+        **filters: Unpack[CallFilters],
+    ) -> AsyncIterator[list[Call]]:
+        """The calls matching the filters, a page at a time (cursor when offered, else
+        offset)."""
         query = call_query(**filters)
         offset, cursor = 0, None
         while True:
             calls, page = await self._calls_page(
                 query, limit=page_size, offset=offset, cursor=cursor, priority=priority
             )
-            for call in calls:
-                yield call
+            yield calls
             if not _more_pages(len(calls), page, limit=page_size, offset=offset):
                 return
             offset, cursor = offset + len(calls), page.next_cursor

@@ -10,8 +10,10 @@ other follows them there and takes the account over if that process stops first.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -131,6 +133,39 @@ async def _dispatch_account(
     on_dispatcher: Callable[[Stoppable], None] | None,
 ) -> dict[str, RunResult]:
     """This process holds the account: one client, one line pool, a dispatcher each."""
+    with _frozen_heap():
+        return await _dispatch_on_account(
+            names,
+            ledger=ledger,
+            connection=connection,
+            options=options,
+            on_progress=on_progress,
+            on_dispatcher=on_dispatcher,
+        )
+
+
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """What lives when a run starts (modules, settings, what intake left) lives through it:
+    kept out of the collector's sight for the run, its collections do not walk all that
+    again and again (at 200,000 leads that cost ~5% of the run). Handed back at the end, so
+    whatever of it became garbage is collected after all."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+async def _dispatch_on_account(
+    names: Sequence[str],
+    *,
+    ledger: Ledger,
+    connection: Connection,
+    options: RunOptions,
+    on_progress: Callable[[Progress], None] | None,
+    on_dispatcher: Callable[[Stoppable], None] | None,
+) -> dict[str, RunResult]:
     campaigns = [plan_for(find_campaign(ledger, n))[0] for n in names]
     rate = min(c.account.requests_per_minute or c.pacing.requests_per_minute for c in campaigns)
     lines = max(c.account.lines or c.pacing.max_live_calls for c in campaigns)

@@ -116,10 +116,14 @@ class Follower:
         """One GET /calls?updated_since pass over every page; applies what changed."""
         since = self._since()
         started = self.ctx.api_earliest()
-        async for call in self.ctx.client.list_calls(
+        async for calls in self.ctx.client.list_call_pages(
             agent_id=self.ctx.plan.agent_id, updated_since=since, priority=Priority.POLL
         ):
-            self.apply(call)
+            # a page's news in one transaction (nothing else runs in between: no await
+            # inside, so no attempt's commit-before-POST can fall into it)
+            with self.ctx.ledger.batch("record a page of synced calls"):
+                for call in calls:
+                    self.apply(call)
         self.mark = started
         self.syncs += 1
 
