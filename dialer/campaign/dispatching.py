@@ -134,14 +134,48 @@ async def _dispatch_account(
 ) -> dict[str, RunResult]:
     """This process holds the account: one client, one line pool, a dispatcher each."""
     with _frozen_heap():
-        return await _dispatch_on_account(
-            names,
-            ledger=ledger,
-            connection=connection,
-            options=options,
-            on_progress=on_progress,
-            on_dispatcher=on_dispatcher,
-        )
+        campaigns = [plan_for(find_campaign(ledger, n))[0] for n in names]
+        rate = min(c.account.requests_per_minute or c.pacing.requests_per_minute for c in campaigns)
+        lines = max(c.account.lines or c.pacing.max_live_calls for c in campaigns)
+        async with open_client(connection, requests_per_minute=rate, ledger=ledger) as client:
+            pool, wake = LinePool(lines), asyncio.Event()
+
+            def make(name: str) -> Dispatcher:
+                campaign, plan = plan_for(find_campaign(ledger, name))
+                return Dispatcher(
+                    ledger=ledger,
+                    client=client,
+                    plan=plan,
+                    clock=connection.clock,
+                    keeper=_keeper(ledger, client, campaign, plan, connection),
+                    options=options,
+                    on_progress=on_progress,
+                    pool=pool,
+                    wake=wake,
+                )
+
+            for campaign in campaigns:
+                await ensure_fresh_dnc(
+                    ledger,
+                    client,
+                    account=connection.account,
+                    max_age=timedelta(minutes=campaign.dnc.max_age_minutes),
+                    now=connection.clock.now(),
+                )
+            scheduler = AccountScheduler(
+                ledger=ledger,
+                account=connection.account,
+                make=make,
+                to_real=connection.clock.to_real,
+                pool=pool,
+                poll=options.control_interval,
+            )
+            if on_dispatcher is not None:
+                on_dispatcher(scheduler)
+            results = await scheduler.run()
+        return {name: results[name] for name in names if name in results} | {
+            name: _result_from_ledger(ledger, name) for name in names if name not in results
+        }
 
 
 @contextmanager
@@ -155,59 +189,6 @@ def _frozen_heap() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
-
-
-async def _dispatch_on_account(
-    names: Sequence[str],
-    *,
-    ledger: Ledger,
-    connection: Connection,
-    options: RunOptions,
-    on_progress: Callable[[Progress], None] | None,
-    on_dispatcher: Callable[[Stoppable], None] | None,
-) -> dict[str, RunResult]:
-    campaigns = [plan_for(find_campaign(ledger, n))[0] for n in names]
-    rate = min(c.account.requests_per_minute or c.pacing.requests_per_minute for c in campaigns)
-    lines = max(c.account.lines or c.pacing.max_live_calls for c in campaigns)
-    async with open_client(connection, requests_per_minute=rate, ledger=ledger) as client:
-        pool, wake = LinePool(lines), asyncio.Event()
-
-        def make(name: str) -> Dispatcher:
-            campaign, plan = plan_for(find_campaign(ledger, name))
-            return Dispatcher(
-                ledger=ledger,
-                client=client,
-                plan=plan,
-                clock=connection.clock,
-                keeper=_keeper(ledger, client, campaign, plan, connection),
-                options=options,
-                on_progress=on_progress,
-                pool=pool,
-                wake=wake,
-            )
-
-        for campaign in campaigns:
-            await ensure_fresh_dnc(
-                ledger,
-                client,
-                account=connection.account,
-                max_age=timedelta(minutes=campaign.dnc.max_age_minutes),
-                now=connection.clock.now(),
-            )
-        scheduler = AccountScheduler(
-            ledger=ledger,
-            account=connection.account,
-            make=make,
-            to_real=connection.clock.to_real,
-            pool=pool,
-            poll=options.control_interval,
-        )
-        if on_dispatcher is not None:
-            on_dispatcher(scheduler)
-        results = await scheduler.run()
-    return {name: results[name] for name in names if name in results} | {
-        name: _result_from_ledger(ledger, name) for name in names if name not in results
-    }
 
 
 async def sync_campaign(
