@@ -378,3 +378,14 @@ def test_dnc_sandbox_flag(tmp_path: Path) -> None:
     done = invoke(["dnc", "sync", "--sandbox", "--db", str(tmp_path / "l.db")])
     assert done.exit_code == 0, done.output
     assert "DNC list cached" in done.output
+
+
+def test_status_says_to_stop_again_when_a_stop_was_cut_short(tmp_path: Path) -> None:
+    """A person stopped the campaign and its process died before it finished the stop."""
+    with _ledger_with(tmp_path, [("no_answer", None)]) as ledger:
+        now = datetime(2026, 3, 1, 10, 5, tzinfo=UTC)
+        ledger.set_campaign_state(NAME, "running", now=now)
+        ledger.set_control(NAME, "stop", now=now)
+        status = ops.campaign_status(ledger, NAME)
+    assert status["state"] == "stopping"
+    assert status["next_step"] == f"dialer stop {NAME} (cancels the leads not yet called)"

@@ -81,7 +81,9 @@ def test_seeded_worlds_keep_every_promise() -> None:
 #: is left of the window). 15650: an answer lost after a later one was seen was taken back by
 #: an earlier one arriving late, and the budget overspent its window. 14271: a run killed past
 #: the world's horizon with a call live was never resumed (the world now resumes it once).
-FOUND_BUGS = (3639, 5565, 11212, 13728, 14271, 15650)
+#: 17594 and 18977: killed while a stop was under way; now `dialer status` says to sync and
+#: stop again, and the world's person does.
+FOUND_BUGS = (3639, 5565, 11212, 13728, 14271, 15650, 17594, 18977)
 
 
 @pytest.mark.parametrize("seed", FOUND_BUGS)

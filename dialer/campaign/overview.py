@@ -132,9 +132,13 @@ def _next_step(
     """What a person should run next, when the campaign waits on them."""
     if state == "interrupted":
         return f"dialer resume {name}"
-    if state in {"paused", "stopping"} and live and not dispatched_now(ledger, record.account):
-        # its process ended (or was killed) with calls in flight: nobody follows them
-        return f"dialer sync {name} (follows its {live} calls in flight)"
+    if state not in {"paused", "stopping"} or dispatched_now(ledger, record.account):
+        return None
+    if live:  # its process ended (or was killed) with calls in flight: nobody follows them
+        then = f", then dialer stop {name}" if state == "stopping" else ""
+        return f"dialer sync {name} (follows its {live} calls in flight){then}"
+    if state == "stopping":  # the process was killed before it finished the stop
+        return f"dialer stop {name} (cancels the leads not yet called)"
     return None
 
 

@@ -182,10 +182,12 @@ class Simulation:
                 return  # every campaign of this terminal is finished
             if not runnable:
                 if process.index in self._unfollowed:
-                    # paused, and a crash left its calls unfollowed: the person who sees
-                    # that in `dialer status` runs `dialer sync`
+                    # paused or stopping, and a crash left its calls unfollowed: the person
+                    # who sees that in `dialer status` runs `dialer sync`, then `dialer stop`
+                    # again for a campaign whose stop the crash cut short
                     self.result.lives += 1
                     await self._one_life(process, self._paused(process.names), follow=True)
+                    self._stop_again(process.names)
                 await self.clock.sleep(60.0)  # paused: wait for a person to resume it
                 continue
             self.result.lives += 1
@@ -217,9 +219,18 @@ class Simulation:
         return [r.name for r in live if r.control == "run"]
 
     def _paused(self, names: tuple[str, ...]) -> list[str]:
-        """The campaigns of ``names`` a person paused and did not finish."""
+        """The campaigns of ``names`` a person paused or stopped that are not finished."""
         records = self._records(names)
-        return [r.name for r in records if r and r.control == "pause" and r.state != "finished"]
+        return [r.name for r in records if r and r.control != "run" and r.state != "finished"]
+
+    def _stop_again(self, names: tuple[str, ...]) -> None:
+        """``dialer stop`` once more for each campaign a person stopped that is not finished
+        (with no process running it, the stop takes effect in the ledger at once)."""
+        stopped = [r for r in self._records(names) if r and r.control == "stop"]
+        with Ledger(self.folder / "ledger.db") as ledger:
+            for record in stopped:
+                if record.state != "finished":
+                    operations.stop_campaign(ledger, record.name, now=self.clock.now())
 
     async def _one_life(
         self, process: _Process, names: list[str], *, follow: bool = False
