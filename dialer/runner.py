@@ -1,7 +1,7 @@
 """A command's work from start to end: which API to reach, and a run a person can stop.
 
 :func:`connect` gives the environment's API (``YAPPR_BASE_URL``, ``YAPPR_API_KEY``) or a sandbox
-started in-process. :func:`run_campaign` and :func:`resume_campaign` import or find a campaign
+started in-process. :func:`run_campaigns` and :func:`resume_campaign` import or find a campaign
 and dispatch it to its end; Ctrl-C and SIGTERM stop it in two steps (the first stops claiming
 and lets requests in flight finish, the second cancels). Nothing here prints: the CLI gets
 results, and is called back for progress, for a stop being under way, and for consent.
@@ -150,31 +150,6 @@ def leads_to_call(counts: Mapping[str, int]) -> int:
 def needs_consent(api_key: str | None, to_call: int) -> bool:
     """True when a live key is about to call more than :data:`CONFIRM_ABOVE` leads."""
     return bool(api_key and api_key.startswith(LIVE_KEY_PREFIX)) and to_call > CONFIRM_ABOVE
-
-
-async def run_campaign(
-    campaign_file: Path,
-    *,
-    ledger: Ledger,
-    connection: ops.Connection,
-    options: RunOptions,
-    leads: Path | None = None,
-    hooks: Hooks = Hooks(),
-    encoding: str | None = None,
-    start_at: datetime | None = None,
-) -> RunOutcome:
-    """Import the campaign (or find it imported from the same sheet) and dispatch it."""
-    outcomes = await run_campaigns(
-        [campaign_file],
-        ledger=ledger,
-        connection=connection,
-        options=options,
-        leads=leads,
-        hooks=hooks,
-        encoding=encoding,
-        start_at=start_at,
-    )
-    return outcomes[0]
 
 
 async def run_campaigns(

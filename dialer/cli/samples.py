@@ -55,11 +55,15 @@ def demo(
     with Ledger(db_path) as ledger:
         with output.progress() as view:
             hooks = run_hooks(output, view, ask=False)
-            outcome = asyncio.run(
+            (outcome,) = asyncio.run(
                 runner.using(
                     spec,
-                    lambda connection: runner.run_campaign(
-                        campaign, ledger=ledger, connection=connection, options=options, hooks=hooks
+                    lambda connection: runner.run_campaigns(
+                        [campaign],
+                        ledger=ledger,
+                        connection=connection,
+                        options=options,
+                        hooks=hooks,
                     ),
                 )
             )
