@@ -226,11 +226,10 @@ class Simulation:
     def _stop_again(self, names: tuple[str, ...]) -> None:
         """``dialer stop`` once more for each campaign a person stopped that is not finished
         (with no process running it, the stop takes effect in the ledger at once)."""
-        stopped = [r for r in self._records(names) if r and r.control == "stop"]
-        with Ledger(self.folder / "ledger.db") as ledger:
-            for record in stopped:
-                if record.state != "finished":
-                    operations.stop_campaign(ledger, record.name, now=self.clock.now())
+        for record in self._records(names):
+            if record and record.control == "stop" and record.state != "finished":
+                assert self._reader is not None  # opened by _records
+                operations.stop_campaign(self._reader, record.name, now=self.clock.now())
 
     async def _one_life(
         self, process: _Process, names: list[str], *, follow: bool = False
